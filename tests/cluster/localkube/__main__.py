@@ -1,0 +1,61 @@
+"""Developer commands for the local cluster.
+
+    python -m localkube build        build (or find) the cached binaries
+    python -m localkube up           start a cluster that keeps running; prints its kubeconfig path
+    python -m localkube kubeconfig   print the kubeconfig path (use: export KUBECONFIG=$(...))
+    python -m localkube status       say whether it runs
+    python -m localkube down         stop it and every pod process
+
+``--state-dir`` (default ``~/.cache/taipod/cluster``) chooses which cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .build import bin_dir, ensure_binaries
+from .cluster import LocalCluster, default_state_dir
+from .errors import ClusterError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localkube", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status"])
+    parser.add_argument("--state-dir", type=Path, default=default_state_dir())
+    parser.add_argument("--kwok-nodes", type=int, default=0, help="with up: also start kwok with N fake nodes")
+    args = parser.parse_args(argv)
+    cluster = LocalCluster(args.state_dir)
+    try:
+        if args.command == "build":
+            ensure_binaries()
+            print(bin_dir())
+        elif args.command == "up":
+            if cluster.running():
+                print("localkube: already running", file=sys.stderr)
+            else:
+                cluster.start(detach=True)
+            if args.kwok_nodes:
+                cluster.start_kwok(args.kwok_nodes, detach=True)
+            print(cluster.kubeconfig)
+        elif args.command == "kubeconfig":
+            if not cluster.running():
+                raise ClusterError(f"no local cluster runs from {args.state_dir}: start one with `make cluster-up`")
+            print(cluster.kubeconfig)
+        elif args.command == "status":
+            running = cluster.running()
+            print(f"running, KUBECONFIG={cluster.kubeconfig}" if running else "stopped")
+            return 0 if running else 3
+        elif args.command == "down":
+            cluster.stop()
+            print("localkube: stopped", file=sys.stderr)
+    except ClusterError as exc:
+        print(f"localkube: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""A loopback Kubernetes control plane plus one node that runs pods as local processes.
+
+``LocalCluster.start()`` starts etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and the node agent, in that order, each on a free loopback port, and waits
+until the node is Ready and the ``default`` ServiceAccount exists. Everything it knows is
+written to ``<state_dir>/state.json`` so that another process (``localkube down``) can stop
+it. ``start_kwok()`` adds fake nodes for scale tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import ssl
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import procs
+from .build import Binaries, cache_root, ensure_binaries
+from .errors import ClusterError
+from .pki import Pki, create_pki
+
+NODE_NAME = "localkube-node"
+KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
+KWOK_CONFIG = Path(__file__).resolve().parent.parent / "kwok.yaml"
+
+
+@dataclass
+class ClusterState:
+    kubeconfig: str
+    server: str
+    pids: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+
+def default_state_dir() -> Path:
+    return cache_root() / "cluster"
+
+
+def write_kubeconfig(path: Path, server: str, ca: Path, token: str, name: str = "localkube") -> None:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": name, "cluster": {"server": server,
+                                       "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode()}}
+        ],
+        "users": [{"name": "admin", "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": "admin", "namespace": "default"}}],
+        "current-context": name,
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+
+
+class LocalCluster:
+    def __init__(self, state_dir: Path | None = None, binaries: Binaries | None = None) -> None:
+        self.state_dir = (state_dir or default_state_dir()).resolve()
+        self._binaries = binaries
+        self.state: ClusterState | None = None
+
+    # -- paths -----------------------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "admin.kubeconfig"
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def node_dir(self) -> Path:
+        """The node agent's folder: pod logs are under ``pods/<ns>_<pod>_<uid>/<container>.log``."""
+        return self.state_dir / "node"
+
+    def _state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    def _save(self) -> None:
+        assert self.state is not None
+        self._state_file().write_text(json.dumps(asdict(self.state), indent=2))
+
+    def load(self) -> ClusterState | None:
+        try:
+            self.state = ClusterState(**json.loads(self._state_file().read_text()))
+        except (OSError, ValueError, TypeError):
+            self.state = None
+        return self.state
+
+    def running(self) -> bool:
+        state = self.load()
+        return bool(state and state.pids and all(procs.alive(p) for p in state.pids.values()))
+
+    # -- start -----------------------------------------------------------------------------
+    def start(self, detach: bool = False, timeout: float = 120) -> ClusterState:
+        """Start every process and wait until the cluster serves pods. ``detach`` keeps the
+        processes running after this Python process exits (``localkube up``)."""
+        binaries = self._binaries or ensure_binaries()
+        if self.running():
+            raise ClusterError(
+                f"a local cluster is already running from {self.state_dir} "
+                f"(kubeconfig {self.kubeconfig}). Stop it first: python -m localkube down"
+            )
+        self.stop()  # clears what a crashed earlier run left behind
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        self.state_dir.mkdir(parents=True)
+        pki = create_pki(self.state_dir / "pki")
+        ports = {name: procs.free_port() for name in ("etcd", "etcd_peer", "apiserver", "kcm", "scheduler", "kubelet")}
+        server = f"https://127.0.0.1:{ports['apiserver']}"
+        write_kubeconfig(self.kubeconfig, server, pki.ca_cert, pki.token)
+        (self.state_dir / "tokens.csv").write_text(f'{pki.token},admin,admin,"system:masters"\n')
+        self.state = ClusterState(kubeconfig=str(self.kubeconfig), server=server, ports=ports)
+        tie = not detach
+        started = time.monotonic()
+        try:
+            self._start_etcd(binaries, ports, tie)
+            self._start_apiserver(binaries, pki, ports, tie, timeout)
+            self._start_controllers(binaries, pki, ports, tie, timeout)
+            self._start_node_agent(pki, ports, tie, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self._save()
+        print(f"localkube: cluster ready in {time.monotonic() - started:.1f}s; "
+              f"KUBECONFIG={self.kubeconfig}", file=sys.stderr, flush=True)
+        return self.state
+
+    def _spawn(self, name: str, cmd: list[str], tie: bool, env: dict[str, str] | None = None) -> int:
+        assert self.state is not None
+        pid = procs.spawn(cmd, self.logs / f"{name}.log", env=env, tie_to_parent=tie)
+        self.state.pids[name] = pid
+        self._save()
+        return pid
+
+    def _start_etcd(self, b: Binaries, ports: dict[str, int], tie: bool) -> None:
+        client = f"http://127.0.0.1:{ports['etcd']}"
+        peer = f"http://127.0.0.1:{ports['etcd_peer']}"
+        pid = self._spawn("etcd", [
+            str(b.etcd), "--name=default", f"--data-dir={self.state_dir / 'etcd'}",
+            f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=default={peer}", "--unsafe-no-fsync", "--log-level=warn",
+        ], tie)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"{client}/health", timeout=2) as resp:
+                return bool(json.load(resp).get("health") == "true")
+
+        procs.wait_for("etcd", healthy, 60, pid, self.logs / "etcd.log")
+
+    def _https_ok(self, url: str, token: str | None, ca: Path | None) -> bool:
+        ctx = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()  # noqa: S323
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+        with urllib.request.urlopen(req, context=ctx, timeout=3) as resp:
+            return bool(resp.status == 200)
+
+    def _start_apiserver(self, b: Binaries, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
+        pid = self._spawn("kube-apiserver", [
+            str(b.kube_apiserver),
+            f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={ports['apiserver']}",
+            f"--tls-cert-file={pki.apiserver_cert}", f"--tls-private-key-file={pki.apiserver_key}",
+            f"--token-auth-file={self.state_dir / 'tokens.csv'}", "--authorization-mode=RBAC",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
+            "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
+            f"--kubelet-certificate-authority={pki.ca_cert}", "--kubelet-preferred-address-types=InternalIP",
+            "--profiling=false", "--v=0",
+        ], tie)
+        assert self.state is not None
+        procs.wait_for("kube-apiserver", lambda: self._https_ok(f"{self.state.server}/readyz", pki.token,
+                                                                pki.ca_cert),
+                       timeout, pid, self.logs / "kube-apiserver.log")
+
+    def _start_controllers(self, b: Binaries, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
+        kcm = self._spawn("kube-controller-manager", [
+            str(b.kube_controller_manager), f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
+            f"--service-account-private-key-file={pki.sa_key}", f"--root-ca-file={pki.ca_cert}",
+            "--use-service-account-credentials=false", "--bind-address=127.0.0.1",
+            f"--secure-port={ports['kcm']}", "--cluster-name=localkube", "--v=0",
+        ], tie)
+        sched = self._spawn("kube-scheduler", [
+            str(b.kube_scheduler), f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
+            "--bind-address=127.0.0.1", f"--secure-port={ports['scheduler']}", "--v=0",
+        ], tie)
+        procs.wait_for("kube-controller-manager",
+                       lambda: self._https_ok(f"https://127.0.0.1:{ports['kcm']}/healthz", None, None),
+                       timeout, kcm, self.logs / "kube-controller-manager.log")
+        procs.wait_for("kube-scheduler",
+                       lambda: self._https_ok(f"https://127.0.0.1:{ports['scheduler']}/healthz", None, None),
+                       timeout, sched, self.logs / "kube-scheduler.log")
+
+    def _start_node_agent(self, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env.pop("KUBECONFIG", None)
+        pid = self._spawn("node-agent", [
+            sys.executable, "-m", "localkube.nodeagent",
+            f"--kubeconfig={self.kubeconfig}", f"--node-name={NODE_NAME}", f"--state-dir={self.node_dir}",
+            f"--port={ports['kubelet']}", f"--tls-cert={pki.kubelet_cert}", f"--tls-key={pki.kubelet_key}",
+        ], tie, env=env)
+        api = self.api()
+        procs.wait_for("the node agent's node", lambda: api.node_ready(NODE_NAME), timeout, pid,
+                       self.logs / "node-agent.log")
+        procs.wait_for("the default ServiceAccount", lambda: api.exists("/api/v1/namespaces/default/"
+                                                                        "serviceaccounts/default"),
+                       timeout, pid, self.logs / "kube-controller-manager.log")
+
+    # -- kwok ------------------------------------------------------------------------------
+    def start_kwok(self, nodes: int = 1, timeout: float = 60, detach: bool = False) -> list[str]:
+        """Start kwok and register ``nodes`` fake nodes (label ``type=kwok``, tainted
+        ``kwok.x-k8s.io/node=fake:NoSchedule`` so only pods that tolerate it land there)."""
+        state = self.load()
+        if state is None:
+            raise ClusterError("start the cluster before kwok")
+        if "kwok" not in state.pids or not procs.alive(state.pids["kwok"]):
+            binaries = self._binaries or ensure_binaries()
+            port = procs.free_port()
+            state.ports["kwok"] = port
+            self._spawn("kwok", [
+                str(binaries.kwok), f"--kubeconfig={self.kubeconfig}", f"--config={KWOK_CONFIG}",
+                "--manage-all-nodes=false", "--manage-nodes-with-label-selector=type=kwok",
+                f"--server-address=127.0.0.1:{port}", "--node-lease-duration-seconds=40",
+                "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1",
+            ], tie=not detach)
+        api = self.api()
+        names = [f"kwok-node-{i}" for i in range(nodes)]
+        for name in names:
+            api.create_if_missing("/api/v1/nodes", {
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "labels": {"type": "kwok", "kubernetes.io/hostname": name},
+                             "annotations": {"kwok.x-k8s.io/node": "fake"}},
+                "spec": {"taints": [KWOK_TAINT]},
+            })
+        for name in names:
+            procs.wait_for(f"kwok node {name}", lambda n=name: api.node_ready(n), timeout,  # type: ignore[misc]
+                           state.pids["kwok"], self.logs / "kwok.log")
+        return names
+
+    # -- stop ------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop every process (node agent first, etcd last); safe to call twice."""
+        state = self.load()
+        if state is None:
+            return
+        order = ["kwok", "node-agent", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
+        for name in order:
+            pid = state.pids.get(name)
+            if pid and procs.alive(pid):
+                procs.stop_group(pid, grace=15 if name == "node-agent" else 10)
+        self._kill_leftover_pods()
+        state.pids = {}
+        with contextlib.suppress(OSError):
+            self._save()
+
+    def _kill_leftover_pods(self) -> None:
+        # The node agent kills its pods when stopped; a SIGKILLed agent cannot, so the
+        # process groups it recorded are killed here too.
+        for pgid_file in self.node_dir.glob("pods/*/*.pgid"):
+            with contextlib.suppress(ValueError, OSError):
+                procs.stop_group(int(pgid_file.read_text()), grace=1)
+
+    def api(self) -> MiniApi:
+        state = self.state or self.load()
+        if state is None:
+            raise ClusterError("the cluster is not running")
+        token = ""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        token = config["users"][0]["user"]["token"]
+        return MiniApi(state.server, token, self.state_dir / "pki" / "ca.crt")
+
+
+class MiniApi:
+    """The few API calls the harness itself needs, without a client library."""
+
+    def __init__(self, server: str, token: str, ca: Path) -> None:
+        self.server, self.token = server, token
+        self.ctx = ssl.create_default_context(cafile=str(ca))
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.server + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
+            return json.load(resp)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.request("GET", path)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return False
+            raise
+        return True
+
+    def create_if_missing(self, collection: str, obj: dict[str, Any]) -> None:
+        try:
+            self.request("POST", collection, obj)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:
+                raise
+
+    def node_ready(self, name: str) -> bool:
+        node = self.request("GET", f"/api/v1/nodes/{name}")
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions", []))
+        tainted = any(t["key"] == "node.kubernetes.io/not-ready" for t in node.get("spec", {}).get("taints", []) or [])
+        return ready and not tainted
