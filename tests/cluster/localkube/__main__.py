@@ -5,6 +5,7 @@
     python -m localkube kubeconfig   print the kubeconfig path (use: export KUBECONFIG=$(...))
     python -m localkube status       say whether it runs
     python -m localkube down         stop it and every pod process
+    python -m localkube demo         start it if no KUBECONFIG is set, run a Job end to end, show it
 
 ``--state-dir`` (default ``~/.cache/taipod/cluster``) chooses which cluster.
 """
@@ -21,9 +22,10 @@ from .errors import ClusterError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localkube", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status"])
+    parser = argparse.ArgumentParser(
+        prog="python -m localkube", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status", "demo"])
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     parser.add_argument("--kwok-nodes", type=int, default=0, help="with up: also start kwok with N fake nodes")
     args = parser.parse_args(argv)
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             running = cluster.running()
             print(f"running, KUBECONFIG={cluster.kubeconfig}" if running else "stopped")
             return 0 if running else 3
+        elif args.command == "demo":
+            from .demo import run
+
+            run()
         elif args.command == "down":
             cluster.stop()
             print("localkube: stopped", file=sys.stderr)

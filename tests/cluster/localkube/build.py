@@ -26,6 +26,7 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 MIN_GO = (1, 26)
+STAMP = ".complete"  # written last: a folder without it is an interrupted build
 
 GOMOD_DIR = Path(__file__).resolve().parent.parent / "gomod"
 
@@ -101,12 +102,27 @@ def _run_build(go: str, module: str, out_dir: Path, packages: list[str], ldflags
     with log.open("ab") as sink:
         sink.write(f"\n$ (cd {module}) {' '.join(cmd)}\n".encode())
         sink.flush()
-        proc = subprocess.run(cmd, cwd=GOMOD_DIR / module, env=_go_env(), stdout=sink, stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            cmd, check=False, cwd=GOMOD_DIR / module, env=_go_env(), stdout=sink, stderr=subprocess.STDOUT
+        )
     if proc.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
+        markers = (
+            "dial tcp",
+            "proxy",
+            "404",
+            "410",
+            "no such host",
+            "i/o timeout",
+            "module lookup disabled",
+            "verifying module",
+            "tls:",
+        )
         hint = (
-            "A module download failed: check access to the Go module proxy (GOPROXY), then run the build again."
-            if any("dial tcp" in line or "proxy" in line or "404" in line for line in tail)
+            "A module download failed: check access to the Go module proxy (GOPROXY="
+            f"{os.environ.get('GOPROXY', 'default')}), then run the build again; or set KUBECONFIG to use "
+            "an existing cluster."
+            if any(m in line.lower() for line in tail for m in markers)
             else "See the full log for the compiler's message."
         )
         raise ClusterError(f"building {module} failed (log: {log}). {hint}\n" + "\n".join(tail))
@@ -142,13 +158,13 @@ def ensure_binaries(log: bool = True) -> Binaries:
     """Return the cached binaries, building them first if this version is not cached yet."""
     target = bin_dir()
     binaries = _binaries_in(target)
-    if all(p.is_file() and os.access(p, os.X_OK) for p in binaries.all()):
+    if (target / STAMP).is_file():
         return binaries
     go = _check_go()
     cache_root().mkdir(parents=True, exist_ok=True)
     with (cache_root() / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time; a waiter reuses the result
-        if all(p.is_file() for p in binaries.all()):
+        if (target / STAMP).is_file():
             return binaries
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
@@ -157,8 +173,15 @@ def ensure_binaries(log: bool = True) -> Binaries:
         build_log.write_text("")
         started = time.monotonic()
         steps = [
-            ("k8s", ["k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
-                     "k8s.io/kubernetes/cmd/kube-scheduler"], _k8s_ldflags()),
+            (
+                "k8s",
+                [
+                    "k8s.io/kubernetes/cmd/kube-apiserver",
+                    "k8s.io/kubernetes/cmd/kube-controller-manager",
+                    "k8s.io/kubernetes/cmd/kube-scheduler",
+                ],
+                _k8s_ldflags(),
+            ),
             ("etcd", ["."], "-s -w"),
             ("kwok", ["sigs.k8s.io/kwok/cmd/kwok"], "-s -w"),
         ]
@@ -169,6 +192,7 @@ def ensure_binaries(log: bool = True) -> Binaries:
         if (staging / "etcdbin").exists():
             (staging / "etcdbin").rename(staging / "etcd")
         _verify(_binaries_in(staging))
+        (staging / STAMP).write_text(f"{KUBERNETES_VERSION} {ETCD_VERSION} {KWOK_VERSION}\n")
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         if log:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import shutil
 import ssl
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,8 +53,10 @@ def write_kubeconfig(path: Path, server: str, ca: Path, token: str, name: str = 
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [
-            {"name": name, "cluster": {"server": server,
-                                       "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode()}}
+            {
+                "name": name,
+                "cluster": {"server": server, "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode()},
+            }
         ],
         "users": [{"name": "admin", "user": {"token": token}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": "admin", "namespace": "default"}}],
@@ -101,20 +105,26 @@ class LocalCluster:
         return bool(state and state.pids and all(procs.alive(p) for p in state.pids.values()))
 
     # -- start -----------------------------------------------------------------------------
-    def start(self, detach: bool = False, timeout: float = 120) -> ClusterState:
+    def start(self, detach: bool = False, timeout: float = 120, ports: dict[str, int] | None = None) -> ClusterState:
         """Start every process and wait until the cluster serves pods. ``detach`` keeps the
-        processes running after this Python process exits (``localkube up``)."""
+        processes running after this Python process exits (``localkube up``); ``ports``
+        fixes some ports (etcd, etcd_peer, apiserver, kcm, scheduler, kubelet) instead of
+        picking free ones."""
+        for port in (ports or {}).values():
+            procs.check_port_free(port)
         binaries = self._binaries or ensure_binaries()
         if self.running():
             raise ClusterError(
                 f"a local cluster is already running from {self.state_dir} "
                 f"(kubeconfig {self.kubeconfig}). Stop it first: python -m localkube down"
             )
+        ports_override = dict(ports or {})
         self.stop()  # clears what a crashed earlier run left behind
         shutil.rmtree(self.state_dir, ignore_errors=True)
         self.state_dir.mkdir(parents=True)
         pki = create_pki(self.state_dir / "pki")
         ports = {name: procs.free_port() for name in ("etcd", "etcd_peer", "apiserver", "kcm", "scheduler", "kubelet")}
+        ports.update(ports_override)
         server = f"https://127.0.0.1:{ports['apiserver']}"
         write_kubeconfig(self.kubeconfig, server, pki.ca_cert, pki.token)
         (self.state_dir / "tokens.csv").write_text(f'{pki.token},admin,admin,"system:masters"\n')
@@ -130,8 +140,11 @@ class LocalCluster:
             self.stop()
             raise
         self._save()
-        print(f"localkube: cluster ready in {time.monotonic() - started:.1f}s; "
-              f"KUBECONFIG={self.kubeconfig}", file=sys.stderr, flush=True)
+        print(
+            f"localkube: cluster ready in {time.monotonic() - started:.1f}s; KUBECONFIG={self.kubeconfig}",
+            file=sys.stderr,
+            flush=True,
+        )
         return self.state
 
     def _spawn(self, name: str, cmd: list[str], tie: bool, env: dict[str, str] | None = None) -> int:
@@ -144,12 +157,22 @@ class LocalCluster:
     def _start_etcd(self, b: Binaries, ports: dict[str, int], tie: bool) -> None:
         client = f"http://127.0.0.1:{ports['etcd']}"
         peer = f"http://127.0.0.1:{ports['etcd_peer']}"
-        pid = self._spawn("etcd", [
-            str(b.etcd), "--name=default", f"--data-dir={self.state_dir / 'etcd'}",
-            f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
-            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
-            f"--initial-cluster=default={peer}", "--unsafe-no-fsync", "--log-level=warn",
-        ], tie)
+        pid = self._spawn(
+            "etcd",
+            [
+                str(b.etcd),
+                "--name=default",
+                f"--data-dir={self.state_dir / 'etcd'}",
+                f"--listen-client-urls={client}",
+                f"--advertise-client-urls={client}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=default={peer}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+            tie,
+        )
 
         def healthy() -> bool:
             with urllib.request.urlopen(f"{client}/health", timeout=2) as resp:
@@ -158,46 +181,89 @@ class LocalCluster:
         procs.wait_for("etcd", healthy, 60, pid, self.logs / "etcd.log")
 
     def _https_ok(self, url: str, token: str | None, ca: Path | None) -> bool:
-        ctx = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()  # noqa: S323
+        ctx = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()
         req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
         with urllib.request.urlopen(req, context=ctx, timeout=3) as resp:
             return bool(resp.status == 200)
 
     def _start_apiserver(self, b: Binaries, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
-        pid = self._spawn("kube-apiserver", [
-            str(b.kube_apiserver),
-            f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={ports['apiserver']}",
-            f"--tls-cert-file={pki.apiserver_cert}", f"--tls-private-key-file={pki.apiserver_key}",
-            f"--token-auth-file={self.state_dir / 'tokens.csv'}", "--authorization-mode=RBAC",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
-            "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
-            f"--kubelet-certificate-authority={pki.ca_cert}", "--kubelet-preferred-address-types=InternalIP",
-            "--profiling=false", "--v=0",
-        ], tie)
+        pid = self._spawn(
+            "kube-apiserver",
+            [
+                str(b.kube_apiserver),
+                f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={ports['apiserver']}",
+                f"--tls-cert-file={pki.apiserver_cert}",
+                f"--tls-private-key-file={pki.apiserver_key}",
+                f"--token-auth-file={self.state_dir / 'tokens.csv'}",
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki.sa_pub}",
+                f"--service-account-signing-key-file={pki.sa_key}",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--allow-privileged=true",
+                f"--kubelet-certificate-authority={pki.ca_cert}",
+                "--kubelet-preferred-address-types=InternalIP",
+                "--profiling=false",
+                "--v=0",
+            ],
+            tie,
+        )
         assert self.state is not None
-        procs.wait_for("kube-apiserver", lambda: self._https_ok(f"{self.state.server}/readyz", pki.token,
-                                                                pki.ca_cert),
-                       timeout, pid, self.logs / "kube-apiserver.log")
+        ready_url = f"{self.state.server}/readyz"
+        procs.wait_for(
+            "kube-apiserver",
+            lambda: self._https_ok(ready_url, pki.token, pki.ca_cert),
+            timeout,
+            pid,
+            self.logs / "kube-apiserver.log",
+        )
 
     def _start_controllers(self, b: Binaries, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
-        kcm = self._spawn("kube-controller-manager", [
-            str(b.kube_controller_manager), f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
-            f"--service-account-private-key-file={pki.sa_key}", f"--root-ca-file={pki.ca_cert}",
-            "--use-service-account-credentials=false", "--bind-address=127.0.0.1",
-            f"--secure-port={ports['kcm']}", "--cluster-name=localkube", "--v=0",
-        ], tie)
-        sched = self._spawn("kube-scheduler", [
-            str(b.kube_scheduler), f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
-            "--bind-address=127.0.0.1", f"--secure-port={ports['scheduler']}", "--v=0",
-        ], tie)
-        procs.wait_for("kube-controller-manager",
-                       lambda: self._https_ok(f"https://127.0.0.1:{ports['kcm']}/healthz", None, None),
-                       timeout, kcm, self.logs / "kube-controller-manager.log")
-        procs.wait_for("kube-scheduler",
-                       lambda: self._https_ok(f"https://127.0.0.1:{ports['scheduler']}/healthz", None, None),
-                       timeout, sched, self.logs / "kube-scheduler.log")
+        kcm = self._spawn(
+            "kube-controller-manager",
+            [
+                str(b.kube_controller_manager),
+                f"--kubeconfig={self.kubeconfig}",
+                "--leader-elect=false",
+                f"--service-account-private-key-file={pki.sa_key}",
+                f"--root-ca-file={pki.ca_cert}",
+                "--use-service-account-credentials=false",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={ports['kcm']}",
+                "--cluster-name=localkube",
+                "--v=0",
+            ],
+            tie,
+        )
+        sched = self._spawn(
+            "kube-scheduler",
+            [
+                str(b.kube_scheduler),
+                f"--kubeconfig={self.kubeconfig}",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={ports['scheduler']}",
+                "--v=0",
+            ],
+            tie,
+        )
+        procs.wait_for(
+            "kube-controller-manager",
+            lambda: self._https_ok(f"https://127.0.0.1:{ports['kcm']}/healthz", None, None),
+            timeout,
+            kcm,
+            self.logs / "kube-controller-manager.log",
+        )
+        procs.wait_for(
+            "kube-scheduler",
+            lambda: self._https_ok(f"https://127.0.0.1:{ports['scheduler']}/healthz", None, None),
+            timeout,
+            sched,
+            self.logs / "kube-scheduler.log",
+        )
 
     def _start_node_agent(self, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
         env = dict(os.environ)
@@ -205,17 +271,33 @@ class LocalCluster:
             [str(Path(__file__).resolve().parent.parent), *filter(None, [env.get("PYTHONPATH")])]
         )
         env.pop("KUBECONFIG", None)
-        pid = self._spawn("node-agent", [
-            sys.executable, "-m", "localkube.nodeagent",
-            f"--kubeconfig={self.kubeconfig}", f"--node-name={NODE_NAME}", f"--state-dir={self.node_dir}",
-            f"--port={ports['kubelet']}", f"--tls-cert={pki.kubelet_cert}", f"--tls-key={pki.kubelet_key}",
-        ], tie, env=env)
+        pid = self._spawn(
+            "node-agent",
+            [
+                sys.executable,
+                "-m",
+                "localkube.nodeagent",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--node-name={NODE_NAME}",
+                f"--state-dir={self.node_dir}",
+                f"--port={ports['kubelet']}",
+                f"--tls-cert={pki.kubelet_cert}",
+                f"--tls-key={pki.kubelet_key}",
+            ],
+            tie,
+            env=env,
+        )
         api = self.api()
-        procs.wait_for("the node agent's node", lambda: api.node_ready(NODE_NAME), timeout, pid,
-                       self.logs / "node-agent.log")
-        procs.wait_for("the default ServiceAccount", lambda: api.exists("/api/v1/namespaces/default/"
-                                                                        "serviceaccounts/default"),
-                       timeout, pid, self.logs / "kube-controller-manager.log")
+        procs.wait_for(
+            "the node agent's node", lambda: api.node_ready(NODE_NAME), timeout, pid, self.logs / "node-agent.log"
+        )
+        procs.wait_for(
+            "the default ServiceAccount",
+            lambda: api.exists("/api/v1/namespaces/default/serviceaccounts/default"),
+            timeout,
+            pid,
+            self.logs / "kube-controller-manager.log",
+        )
 
     # -- kwok ------------------------------------------------------------------------------
     def start_kwok(self, nodes: int = 1, timeout: float = 60, detach: bool = False) -> list[str]:
@@ -228,24 +310,45 @@ class LocalCluster:
             binaries = self._binaries or ensure_binaries()
             port = procs.free_port()
             state.ports["kwok"] = port
-            self._spawn("kwok", [
-                str(binaries.kwok), f"--kubeconfig={self.kubeconfig}", f"--config={KWOK_CONFIG}",
-                "--manage-all-nodes=false", "--manage-nodes-with-label-selector=type=kwok",
-                f"--server-address=127.0.0.1:{port}", "--node-lease-duration-seconds=40",
-                "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1",
-            ], tie=not detach)
+            self._spawn(
+                "kwok",
+                [
+                    str(binaries.kwok),
+                    f"--kubeconfig={self.kubeconfig}",
+                    f"--config={KWOK_CONFIG}",
+                    "--manage-all-nodes=false",
+                    "--manage-nodes-with-label-selector=type=kwok",
+                    f"--server-address=127.0.0.1:{port}",
+                    "--node-lease-duration-seconds=40",
+                    "--cidr=10.244.0.0/16",
+                    "--node-ip=127.0.0.1",
+                ],
+                tie=not detach,
+            )
         api = self.api()
         names = [f"kwok-node-{i}" for i in range(nodes)]
         for name in names:
-            api.create_if_missing("/api/v1/nodes", {
-                "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "labels": {"type": "kwok", "kubernetes.io/hostname": name},
-                             "annotations": {"kwok.x-k8s.io/node": "fake"}},
-                "spec": {"taints": [KWOK_TAINT]},
-            })
+            api.create_if_missing(
+                "/api/v1/nodes",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {
+                        "name": name,
+                        "labels": {"type": "kwok", "kubernetes.io/hostname": name},
+                        "annotations": {"kwok.x-k8s.io/node": "fake"},
+                    },
+                    "spec": {"taints": [KWOK_TAINT]},
+                },
+            )
         for name in names:
-            procs.wait_for(f"kwok node {name}", lambda n=name: api.node_ready(n), timeout,  # type: ignore[misc]
-                           state.pids["kwok"], self.logs / "kwok.log")
+            procs.wait_for(
+                f"kwok node {name}",
+                functools.partial(api.node_ready, name),
+                timeout,
+                state.pids["kwok"],
+                self.logs / "kwok.log",
+            )
         return names
 
     # -- stop ------------------------------------------------------------------------------
@@ -271,6 +374,17 @@ class LocalCluster:
             with contextlib.suppress(ValueError, OSError):
                 procs.stop_group(int(pgid_file.read_text()), grace=1)
 
+    @staticmethod
+    def memory_limits_enforced() -> bool:
+        """Whether the node agent can give containers a memory cgroup on this host."""
+        from .nodeagent.cgroups import MemoryCgroup
+
+        probe = MemoryCgroup.create(f"probe-{os.getpid()}", 64 * 2**20)
+        if probe is None:
+            return False
+        probe.remove()
+        return True
+
     def api(self) -> MiniApi:
         state = self.state or self.load()
         if state is None:
@@ -290,8 +404,12 @@ class MiniApi:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.server + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.server + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
             return json.load(resp)
 
@@ -313,6 +431,7 @@ class MiniApi:
 
     def node_ready(self, name: str) -> bool:
         node = self.request("GET", f"/api/v1/nodes/{name}")
-        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions", []))
+        conditions = node.get("status", {}).get("conditions", [])
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
         tainted = any(t["key"] == "node.kubernetes.io/not-ready" for t in node.get("spec", {}).get("taints", []) or [])
         return ready and not tainted

@@ -52,8 +52,9 @@ class KubeClient:
     def _conn(self, timeout: float) -> http.client.HTTPSConnection:
         return http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
 
-    def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
-                timeout: float = 30) -> Any:
+    def request(
+        self, method: str, path: str, body: Any = None, content_type: str = "application/json", timeout: float = 30
+    ) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if data is not None:
@@ -92,8 +93,9 @@ class KubeClient:
     def watch(self, path: str, resource_version: str, timeout_seconds: int = 290) -> Iterator[JSON]:
         """Yield watch events until the server ends the watch; ERROR events are yielded too."""
         sep = "&" if "?" in path else "?"
-        query = f"{sep}watch=1&allowWatchBookmarks=true&resourceVersion={resource_version}" \
-                f"&timeoutSeconds={timeout_seconds}"
+        query = (
+            f"{sep}watch=1&allowWatchBookmarks=true&resourceVersion={resource_version}&timeoutSeconds={timeout_seconds}"
+        )
         conn = self._conn(timeout_seconds + 30)
         try:
             conn.request("GET", path + query, headers={"Authorization": f"Bearer {self.token}"})

@@ -97,8 +97,13 @@ def create_pki(folder: Path) -> Pki:
         "apiserver",
         ca,
         ca_key,
-        ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-         "kubernetes.default.svc.cluster.local"],
+        [
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ],
         ["127.0.0.1", SERVICE_IP],
     )
     kubelet_cert, kubelet_key = _serving_cert(folder, "kubelet", ca, ca_key, ["localhost"], ["127.0.0.1"])

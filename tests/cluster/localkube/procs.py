@@ -50,7 +50,7 @@ def spawn(cmd: Sequence[str], log: Path, env: dict[str, str] | None = None, tie_
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
-            preexec_fn=_die_with_parent if tie_to_parent else None,
+            preexec_fn=_die_with_parent if tie_to_parent else None,  # noqa: PLW1509 - only prctl()
         )
     return proc.pid
 
@@ -106,7 +106,7 @@ def wait_for(
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - a check that raises is simply not ready yet
+        except Exception:
             pass
         if pid is not None and not alive(pid):
             tail = log_tail(log) if log else ""

@@ -22,12 +22,23 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--tls-cert", type=Path, required=True)
     parser.add_argument("--tls-key", type=Path, required=True)
-    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
-                        help="YAML map of image patterns to entrypoint/cmd, for containers without a command")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=DEFAULT_IMAGES,
+        help="YAML map of image patterns to entrypoint/cmd, for containers without a command",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    agent = Agent(args.kubeconfig, args.node_name, args.state_dir, args.port, args.tls_cert, args.tls_key,
-                  load_images(args.images))
+    agent = Agent(
+        args.kubeconfig,
+        args.node_name,
+        args.state_dir,
+        args.port,
+        args.tls_cert,
+        args.tls_key,
+        load_images(args.images),
+    )
     done = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from ..kubeclient import SMP, ApiError, KubeClient
+from localkube.kubeclient import SMP, ApiError, KubeClient
+
 from . import logserver, provisioner
 from .mountpoints import MountPoints
 from .podworker import PodWorker, now_iso
@@ -29,8 +30,16 @@ def _micro_now() -> str:
 
 
 class Agent:
-    def __init__(self, kubeconfig: Path, node_name: str, state_dir: Path, port: int, cert: Path, key: Path,
-                 images: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        node_name: str,
+        state_dir: Path,
+        port: int,
+        cert: Path,
+        key: Path,
+        images: dict[str, dict[str, Any]],
+    ) -> None:
         self.client = KubeClient(kubeconfig)
         self.api_port = self.client.port
         self.node_name = node_name
@@ -48,8 +57,12 @@ class Agent:
     def _node_status(self) -> dict[str, Any]:
         now = now_iso()
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        capacity = {"cpu": str(os.cpu_count() or 1), "memory": f"{mem // 1024}Ki", "pods": "110",
-                    "ephemeral-storage": f"{shutil.disk_usage(self.state_dir).total // 1024}Ki"}
+        capacity = {
+            "cpu": str(os.cpu_count() or 1),
+            "memory": f"{mem // 1024}Ki",
+            "pods": "110",
+            "ephemeral-storage": f"{shutil.disk_usage(self.state_dir).total // 1024}Ki",
+        }
         conditions = [
             ("MemoryPressure", "False", "KubeletHasSufficientMemory"),
             ("DiskPressure", "False", "KubeletHasNoDiskPressure"),
@@ -57,22 +70,52 @@ class Agent:
             ("Ready", "True", "KubeletReady"),
         ]
         return {
-            "capacity": capacity, "allocatable": capacity,
-            "conditions": [{"type": t, "status": s, "reason": r, "message": "localkube node agent",
-                            "lastHeartbeatTime": now, "lastTransitionTime": now} for t, s, r in conditions],
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
-                          {"type": "Hostname", "address": self.node_name}],
+            "capacity": capacity,
+            "allocatable": capacity,
+            "conditions": [
+                {
+                    "type": t,
+                    "status": s,
+                    "reason": r,
+                    "message": "localkube node agent",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                }
+                for t, s, r in conditions
+            ],
+            "addresses": [
+                {"type": "InternalIP", "address": "127.0.0.1"},
+                {"type": "Hostname", "address": self.node_name},
+            ],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": self.port}},
-            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": KUBELET_VERSION,
-                         "containerRuntimeVersion": "localkube://processes", "kernelVersion": os.uname().release,
-                         "osImage": "localkube", "machineID": "", "systemUUID": "", "bootID": "",
-                         "kubeProxyVersion": ""},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "operatingSystem": "linux",
+                "kubeletVersion": KUBELET_VERSION,
+                "containerRuntimeVersion": "localkube://processes",
+                "kernelVersion": os.uname().release,
+                "osImage": "localkube",
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+                "kubeProxyVersion": "",
+            },
         }
 
     def register(self) -> None:
-        body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": self.node_name, "labels": {
-            "kubernetes.io/hostname": self.node_name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-            "node.kubernetes.io/instance-type": "localkube"}}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.node_name,
+                "labels": {
+                    "kubernetes.io/hostname": self.node_name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "node.kubernetes.io/instance-type": "localkube",
+                },
+            },
+        }
         try:
             self.client.request("POST", "/api/v1/nodes", body)
         except ApiError as exc:
@@ -85,18 +128,28 @@ class Agent:
         while not self.stop.is_set():
             try:
                 lease = self.client.get_or_none(path)
-                spec = {"holderIdentity": self.node_name, "leaseDurationSeconds": LEASE_SECONDS,
-                        "renewTime": _micro_now()}
+                spec = {
+                    "holderIdentity": self.node_name,
+                    "leaseDurationSeconds": LEASE_SECONDS,
+                    "renewTime": _micro_now(),
+                }
                 if lease is None:
-                    self.client.request("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", {
-                        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                        "metadata": {"name": self.node_name, "ownerReferences": [self._node_owner()]},
-                        "spec": spec})
+                    self.client.request(
+                        "POST",
+                        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+                        {
+                            "apiVersion": "coordination.k8s.io/v1",
+                            "kind": "Lease",
+                            "metadata": {"name": self.node_name, "ownerReferences": [self._node_owner()]},
+                            "spec": spec,
+                        },
+                    )
                 else:
                     self.client.request("PATCH", path, {"spec": spec}, SMP)
-                self.client.request("PATCH", f"/api/v1/nodes/{self.node_name}/status",
-                                    {"status": self._node_status()}, SMP)
-            except Exception:  # noqa: BLE001 - keep beating; the next renewal may succeed
+                self.client.request(
+                    "PATCH", f"/api/v1/nodes/{self.node_name}/status", {"status": self._node_status()}, SMP
+                )
+            except Exception:
                 log.exception("heartbeat failed")
             self.stop.wait(RENEW_SECONDS)
 
@@ -117,8 +170,12 @@ class Agent:
     def finalize_delete(self, pod: dict[str, Any]) -> None:
         """The kubelet's last word on a deleted pod: remove the object (grace 0, same uid)."""
         meta = pod["metadata"]
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
-                "preconditions": {"uid": meta["uid"]}}
+        body = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "gracePeriodSeconds": 0,
+            "preconditions": {"uid": meta["uid"]},
+        }
         try:
             self.client.request("DELETE", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", body)
         except ApiError as exc:
@@ -166,7 +223,7 @@ class Agent:
                         break
                     if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
                         self._handle(event["type"], event["object"])
-            except Exception:  # noqa: BLE001 - relist after any watch failure
+            except Exception:
                 if not self.stop.is_set():
                     log.exception("pod watch failed; relisting")
                     self.stop.wait(0.5)

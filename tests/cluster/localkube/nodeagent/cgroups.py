@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 from pathlib import Path
 
 log = logging.getLogger("localkube.cgroups")
 
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
-          "Ti": 2**40, "m": 10**-3}
+_UNITS = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "m": 10**-3,
+}
 _QUANTITY = re.compile(r"^([0-9.]+(?:e[0-9]+)?)([a-zA-Z]*)$")
 
 
@@ -84,4 +93,4 @@ class MemoryCgroup:
 
     def remove(self) -> None:
         with contextlib.suppress(OSError):
-            os.rmdir(self.path)
+            self.path.rmdir()

@@ -7,13 +7,15 @@ import os
 import re
 from typing import Any
 
-from ..kubeclient import KubeClient
+from localkube.kubeclient import KubeClient
+
 from .fieldpaths import field_value, resource_value
 from .volumes import VolumeNotReady, _configmap_data, _secret_data
 
 
 class StartError(Exception):
     """The container cannot be started at all (the kubelet's StartError)."""
+
 
 # What a host process needs to find its interpreter and libraries; the rest of the agent's
 # environment is not passed on, as a container would not see it either.
@@ -39,12 +41,14 @@ def resolve_env(client: KubeClient, pod: dict[str, Any], container: dict[str, An
     env = {k: os.environ[k] for k in INHERITED if k in os.environ}
     env["HOSTNAME"] = pod["metadata"]["name"]
     # In-cluster clients reach the apiserver on loopback: this node has no Service network.
-    env.update({
-        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
-        "KUBERNETES_SERVICE_PORT": str(api_port),
-        "KUBERNETES_SERVICE_PORT_HTTPS": str(api_port),
-        "KUBERNETES_PORT": f"tcp://127.0.0.1:{api_port}",
-    })
+    env.update(
+        {
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(api_port),
+            "KUBERNETES_SERVICE_PORT_HTTPS": str(api_port),
+            "KUBERNETES_PORT": f"tcp://127.0.0.1:{api_port}",
+        }
+    )
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
         if "configMapRef" in source:
@@ -63,18 +67,18 @@ def resolve_env(client: KubeClient, pod: dict[str, Any], container: dict[str, An
         if "fieldRef" in source:
             env[name] = field_value(pod, source["fieldRef"]["fieldPath"])
         elif "resourceFieldRef" in source:
-            env[name] = resource_value(container, source["resourceFieldRef"]["resource"], None)
+            env[name] = resource_value(container, source["resourceFieldRef"]["resource"])
         elif "configMapKeyRef" in source or "secretKeyRef" in source:
             is_cm = "configMapKeyRef" in source
             ref = source["configMapKeyRef" if is_cm else "secretKeyRef"]
             fetch = _configmap_data if is_cm else _secret_data
-            data = fetch(client, ns, ref["name"], ref.get("optional", False))
-            if data is None or ref["key"] not in data:
+            values = fetch(client, ns, ref["name"], ref.get("optional", False))
+            if values is None or ref["key"] not in values:
                 if ref.get("optional", False):
                     continue
                 kind = "configmap" if is_cm else "secret"
                 raise VolumeNotReady(f"couldn't find key {ref['key']} in {kind} {ns}/{ref['name']}")
-            env[name] = data[ref["key"]].decode()
+            env[name] = values[ref["key"]].decode()
         else:
             env[name] = ""
     return env

@@ -32,10 +32,10 @@ def field_value(pod: dict[str, Any], path: str) -> str:
     raise ValueError(f"unsupported fieldRef.fieldPath {path!r}")
 
 
-def resource_value(container: dict[str, Any], resource: str, divisor: str | None) -> str:
-    """``resourceFieldRef``: limits fall back to the node's capacity like the kubelet's, here 'unlimited'."""
+def resource_value(container: dict[str, Any], resource: str) -> str:
+    """``resourceFieldRef`` (without divisor): an unset limit reads as 'unlimited', an unset request as 0."""
     section, _, name = resource.partition(".")
     value = ((container.get("resources") or {}).get(section) or {}).get(name)
     if value is None:
         return "0" if section == "requests" else "9223372036854775807"
-    return str(value) if not divisor else str(value)
+    return str(value)

@@ -24,7 +24,7 @@ def _tail(data: bytes, lines: int | None, limit: int | None) -> bytes:
 
 def serve(agent: Agent, port: int, cert: Path, key: Path) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..kubeclient import SMP, ApiError
+from localkube.kubeclient import SMP, ApiError
+
 from . import volumes as vol
 from .cgroups import MemoryCgroup, parse_quantity
 from .envs import StartError, resolve_command, resolve_env
@@ -203,7 +204,7 @@ class PodWorker(threading.Thread):
                     changed = True
                     code = run.terminated["exitCode"] if run.terminated else 0
                     if policy == "Always" or (policy == "OnFailure" and code != 0):
-                        run.restart_at = time.monotonic() + min(10.0, 2.0 ** run.restart_count)
+                        run.restart_at = time.monotonic() + min(10.0, 2.0**run.restart_count)
                         run.waiting = ("CrashLoopBackOff", f"back-off restarting failed container {run.name}")
                 if run.restart_at is not None and time.monotonic() >= run.restart_at:
                     self._backoff_restart(run, paths)
@@ -217,7 +218,7 @@ class PodWorker(threading.Thread):
                 self.report()
 
     def _backoff(self, run: ContainerRun) -> None:
-        delay = min(10.0, 2.0 ** run.restart_count)
+        delay = min(10.0, 2.0**run.restart_count)
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline and not self._interrupted():
             self.wake.wait(deadline - time.monotonic())
@@ -310,18 +311,31 @@ class PodWorker(threading.Thread):
                 source = source / m["subPath"]
                 if not source.exists():
                     source.mkdir(parents=True)
-            mounts.append({"source": str(source), "target": m["mountPath"], "readOnly": bool(m.get("readOnly")),
-                           "isFile": source.is_file()})
+            mounts.append(
+                {
+                    "source": str(source),
+                    "target": m["mountPath"],
+                    "readOnly": bool(m.get("readOnly")),
+                    "isFile": source.is_file(),
+                }
+            )
         term = self.dir / f"{run.name}.termination-log"
         term.write_bytes(b"")
         term.chmod(0o666)
-        mounts.append({"source": str(term), "target": run.spec.get("terminationMessagePath", "/dev/termination-log"),
-                       "readOnly": False, "isFile": True})
+        mounts.append(
+            {
+                "source": str(term),
+                "target": run.spec.get("terminationMessagePath", "/dev/termination-log"),
+                "readOnly": False,
+                "isFile": True,
+            }
+        )
         # A target inside an earlier mount is created inside that mount's source folder.
         for i, mount in enumerate(mounts):
             target = Path(mount["target"])
-            outer = next((o for o in reversed(mounts[:i]) if not o["isFile"] and
-                          target.is_relative_to(o["target"])), None)
+            outer = next(
+                (o for o in reversed(mounts[:i]) if not o["isFile"] and target.is_relative_to(o["target"])), None
+            )
             if outer is not None:
                 inner = Path(outer["source"]) / target.relative_to(outer["target"])
                 if mount["isFile"]:
@@ -339,16 +353,25 @@ class PodWorker(threading.Thread):
             command = resolve_command(run.spec, env, self.agent.images)
         except (StartError, vol.VolumeNotReady) as exc:
             reason = "CreateContainerConfigError" if isinstance(exc, vol.VolumeNotReady) else "StartError"
-            run.terminated = {"exitCode": 128, "reason": reason, "message": str(exc),
-                              "startedAt": now_iso(), "finishedAt": now_iso()}
+            run.terminated = {
+                "exitCode": 128,
+                "reason": reason,
+                "message": str(exc),
+                "startedAt": now_iso(),
+                "finishedAt": now_iso(),
+            }
             run.proc = None
             return
         spec_path = self.dir / f"{run.name}.spec.json"
         spec_path.with_suffix(".exit").unlink(missing_ok=True)
-        run.held_mounts and self.agent.mountpoints.release(run.held_mounts)
+        self.agent.mountpoints.release(run.held_mounts)
         run.held_mounts = []
-        spec = {"mounts": self._mounts(run, paths), "workingDir": run.spec.get("workingDir") or os.getcwd(),
-                "command": command, "env": env}
+        spec = {
+            "mounts": self._mounts(run, paths),
+            "workingDir": run.spec.get("workingDir") or str(Path.cwd()),
+            "command": command,
+            "env": env,
+        }
         spec_path.write_text(json.dumps(spec))
         limit = ((run.spec.get("resources") or {}).get("limits") or {}).get("memory")
         if limit and run.cgroup is None:
@@ -367,8 +390,12 @@ class PodWorker(threading.Thread):
         with run.log_path.open("ab") as out:
             run.proc = subprocess.Popen(
                 [*unshare, sys.executable, "-S", "-m", "localkube.nodeagent.shim", str(spec_path)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=shim_env,
-                start_new_session=True, preexec_fn=enter_cgroup,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=shim_env,
+                start_new_session=True,
+                preexec_fn=enter_cgroup,  # noqa: PLW1509 - one write() before exec
             )
         (self.dir / f"{run.name}.pgid").write_text(str(run.proc.pid))
         run.started_at, run.waiting, run.terminated = now_iso(), None, None
@@ -391,16 +418,23 @@ class PodWorker(threading.Thread):
         (self.dir / f"{run.name}.pgid").unlink(missing_ok=True)
         finished = now_iso()
         if "startError" in result:
-            run.terminated = {"exitCode": 128, "reason": "StartError", "message": result["startError"],
-                              "startedAt": run.started_at, "finishedAt": finished}
+            run.terminated = {
+                "exitCode": 128,
+                "reason": "StartError",
+                "message": result["startError"],
+                "startedAt": run.started_at,
+                "finishedAt": finished,
+            }
             return True
         code = int(result["exitCode"])
-        if run.cgroup and run.cgroup.oom_killed():
-            reason = "OOMKilled"
-        else:
-            reason = "Completed" if code == 0 else "Error"
-        terminated: dict[str, Any] = {"exitCode": code, "reason": reason, "startedAt": run.started_at,
-                                      "finishedAt": finished, "containerID": f"localkube://{run.proc.pid}"}
+        reason = "OOMKilled" if run.cgroup and run.cgroup.oom_killed() else "Completed" if code == 0 else "Error"
+        terminated: dict[str, Any] = {
+            "exitCode": code,
+            "reason": reason,
+            "startedAt": run.started_at,
+            "finishedAt": finished,
+            "containerID": f"localkube://{run.proc.pid}",
+        }
         if "signal" in result:
             terminated["signal"] = result["signal"]
         message = self._termination_message(run, code)
@@ -441,11 +475,15 @@ class PodWorker(threading.Thread):
             self._set_condition("PodReadyToStartContainers", "False")
         status: dict[str, Any] = {
             "phase": self.phase,
-            "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
-            "podIP": "127.0.0.1", "podIPs": [{"ip": "127.0.0.1"}],
+            "hostIP": "127.0.0.1",
+            "hostIPs": [{"ip": "127.0.0.1"}],
+            "podIP": "127.0.0.1",
+            "podIPs": [{"ip": "127.0.0.1"}],
             "startTime": self.start_time,
-            "conditions": [{"type": k, "status": s, "lastTransitionTime": t, "lastProbeTime": None}
-                           for k, (s, t) in self.conditions.items()],
+            "conditions": [
+                {"type": k, "status": s, "lastTransitionTime": t, "lastProbeTime": None}
+                for k, (s, t) in self.conditions.items()
+            ],
             "containerStatuses": [r.status(init=False) for r in self.runs],
         }
         if self.init_runs:
@@ -453,8 +491,12 @@ class PodWorker(threading.Thread):
         if self.reason:
             status["reason"], status["message"] = self.reason, self.message
         try:
-            self.agent.client.request("PATCH", f"/api/v1/namespaces/{self.ns}/pods/{self.pod_name}/status",
-                                      {"metadata": {"uid": self.uid}, "status": status}, SMP)
+            self.agent.client.request(
+                "PATCH",
+                f"/api/v1/namespaces/{self.ns}/pods/{self.pod_name}/status",
+                {"metadata": {"uid": self.uid}, "status": status},
+                SMP,
+            )
         except ApiError as exc:
             if exc.status not in (404, 409, 422):
                 raise

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..kubeclient import ApiError, KubeClient
+from localkube.kubeclient import ApiError, KubeClient
 
 log = logging.getLogger("localkube.provisioner")
 
@@ -24,9 +24,12 @@ PROVISIONER = "localkube.taipod.io/hostpath"
 
 def ensure_storage_class(client: KubeClient) -> None:
     body = {
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
         "metadata": {"name": CLASS_NAME, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
+        "provisioner": PROVISIONER,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
     }
     try:
         client.request("POST", "/apis/storage.k8s.io/v1/storageclasses", body)
@@ -44,7 +47,8 @@ def _provision(client: KubeClient, pvc: dict[str, Any], root: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o777)  # any pod user may write, as with a fresh volume
     body = {
-        "apiVersion": "v1", "kind": "PersistentVolume",
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
         "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
         "spec": {
             "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")},
@@ -52,8 +56,13 @@ def _provision(client: KubeClient, pvc: dict[str, Any], root: Path) -> None:
             "persistentVolumeReclaimPolicy": "Delete",
             "storageClassName": CLASS_NAME,
             "hostPath": {"path": str(folder), "type": "DirectoryOrCreate"},
-            "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": meta["namespace"],
-                         "name": meta["name"], "uid": meta["uid"]},
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": meta["namespace"],
+                "name": meta["name"],
+                "uid": meta["uid"],
+            },
             "volumeMode": spec.get("volumeMode", "Filesystem"),
         },
     }
@@ -91,14 +100,14 @@ def _loop(client: KubeClient, collection: str, handle: Any, root: Path, stop: th
                     handle(client, event["object"], root)
                 elif event["type"] == "ERROR":
                     break
-        except Exception:  # noqa: BLE001 - a watch that breaks is listed again
+        except Exception:
             log.exception("provisioner watch on %s failed; relisting", collection)
             stop.wait(1)
 
 
 def start(client: KubeClient, root: Path, stop: threading.Event) -> None:
     ensure_storage_class(client)
-    for collection, handle in (("/api/v1/persistentvolumeclaims", _provision),
-                               ("/api/v1/persistentvolumes", _reclaim)):
-        threading.Thread(target=_loop, args=(client, collection, handle, root, stop), daemon=True,
-                         name=f"provisioner{collection}").start()
+    for collection, handle in (("/api/v1/persistentvolumeclaims", _provision), ("/api/v1/persistentvolumes", _reclaim)):
+        threading.Thread(
+            target=_loop, args=(client, collection, handle, root, stop), daemon=True, name=f"provisioner{collection}"
+        ).start()

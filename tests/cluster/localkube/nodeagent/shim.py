@@ -10,6 +10,7 @@ kills whatever else is left in the namespace, so no process outlives its contain
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -48,10 +49,9 @@ def main() -> int:
             _mount(mount["source"], mount["target"], None, MS_BIND | MS_REC)
             if mount.get("readOnly"):
                 _mount(mount["source"], mount["target"], None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-        try:  # a /proc of this pid namespace, so `ps` inside shows the container's processes
+        # A /proc of this pid namespace, so `ps` inside shows the container's processes.
+        with contextlib.suppress(OSError):
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        except OSError:
-            pass
     except OSError as exc:
         _write_exit(spec_path, {"startError": str(exc)})
         return 128
@@ -71,10 +71,8 @@ def main() -> int:
     os.close(write_fd)
 
     def forward(signum: int, _frame: object) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(child, signum)
-        except ProcessLookupError:
-            pass
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(signum, forward)

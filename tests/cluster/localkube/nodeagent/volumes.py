@@ -6,7 +6,8 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from ..kubeclient import ApiError, KubeClient
+from localkube.kubeclient import ApiError, KubeClient
+
 from .fieldpaths import field_value
 
 
@@ -71,6 +72,7 @@ def _projected(client: KubeClient, pod: dict[str, Any], folder: Path, spec: dict
     ns = pod["metadata"]["namespace"]
     mode = spec.get("defaultMode", 0o644)
     folder.mkdir(parents=True, exist_ok=True)
+    data: dict[str, bytes] | None
     for source in spec.get("sources", []):
         if "serviceAccountToken" in source:
             tok = source["serviceAccountToken"]
@@ -145,7 +147,9 @@ def prepare(client: KubeClient, pod: dict[str, Any], pod_dir: Path) -> dict[str,
             if volume["hostPath"].get("type") in ("DirectoryOrCreate", None, ""):
                 folder.mkdir(parents=True, exist_ok=True)
         else:
-            raise VolumeNotReady(f"volume {name!r}: this node supports emptyDir, configMap, secret, projected, "
-                                 "downwardAPI, persistentVolumeClaim and hostPath volumes")
+            raise VolumeNotReady(
+                f"volume {name!r}: this node supports emptyDir, configMap, secret, projected, "
+                "downwardAPI, persistentVolumeClaim and hostPath volumes"
+            )
         paths[name] = folder
     return paths

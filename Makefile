@@ -1,0 +1,47 @@
+# One entry point for developer tasks. `make help` lists them.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/tests/cluster
+
+.PHONY: help setup build cluster-up cluster-down kubeconfig demo lint test unit check clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed  ## create .venv with taipod (editable) and the dev tools
+
+build: setup  ## build etcd, kube-* and kwok once into ~/.cache/taipod (about 10 min cold)
+	$(PY) -m localkube build
+
+cluster-up: setup  ## start the local cluster (keeps running); prints its kubeconfig
+	$(PY) -m localkube up
+
+cluster-down: setup  ## stop the local cluster and every pod process
+	$(PY) -m localkube down
+
+kubeconfig: setup  ## print the local cluster's kubeconfig path: export KUBECONFIG=$$(make -s kubeconfig)
+	@$(PY) -m localkube kubeconfig
+
+demo: setup  ## the main job: bring up a cluster if none is configured and run a Job end to end
+	$(PY) -m localkube demo
+
+lint: setup  ## ruff and mypy (strict)
+	$(VENV)/bin/ruff check operator tests
+	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/mypy
+
+unit: setup  ## the tests that need no cluster
+	$(VENV)/bin/pytest tests/unit
+
+test: lint  ## lint, then the whole suite against the local cluster (or the one of KUBECONFIG)
+	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build; fi
+	$(VENV)/bin/pytest
+
+clean:  ## remove the venv and caches in the repository (not the binary cache)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
