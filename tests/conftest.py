@@ -24,8 +24,6 @@ from tests.k8s_helpers import Kube, wait_until
 from localkube.cluster import LocalCluster
 from localkube.errors import ClusterError
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @dataclass(frozen=True)
 class ClusterHandle:

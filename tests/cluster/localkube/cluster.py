@@ -389,9 +389,7 @@ class LocalCluster:
         state = self.state or self.load()
         if state is None:
             raise ClusterError("the cluster is not running")
-        token = ""
-        config = yaml.safe_load(self.kubeconfig.read_text())
-        token = config["users"][0]["user"]["token"]
+        token = yaml.safe_load(self.kubeconfig.read_text())["users"][0]["user"]["token"]
         return MiniApi(state.server, token, self.state_dir / "pki" / "ca.crt")
 
 

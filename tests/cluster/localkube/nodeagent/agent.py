@@ -182,17 +182,23 @@ class Agent:
             if exc.status not in (404, 409):
                 raise
 
+    def forget(self, uid: str) -> None:
+        """The pod object is gone and its worker done: drop it and its folder (logs included)."""
+        with self.lock:
+            worker = self.workers.pop(uid, None)
+        if worker is not None:
+            worker.cleanup_files()
+
     def _handle(self, kind: str, pod: dict[str, Any]) -> None:
         uid = pod["metadata"]["uid"]
         with self.lock:
             worker = self.workers.get(uid)
         if kind == "DELETED":
             if worker is not None:
+                worker.object_deleted = True
                 worker.update(pod)
                 if worker.done:
-                    with self.lock:
-                        self.workers.pop(uid, None)
-                    worker.cleanup_files()
+                    self.forget(uid)
             return
         if worker is not None:
             worker.update(pod)

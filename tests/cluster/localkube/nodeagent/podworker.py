@@ -104,6 +104,7 @@ class PodWorker(threading.Thread):
         self.init_runs = [self._new_run(c) for c in spec.get("initContainers") or []]
         self.runs = [self._new_run(c) for c in spec.get("containers") or []]
         self.done = False
+        self.object_deleted = False  # set by the agent on the DELETED event
 
     def _new_run(self, spec: dict[str, Any]) -> ContainerRun:
         return ContainerRun(spec=spec, log_path=self.dir / f"{spec['name']}.log")
@@ -135,6 +136,8 @@ class PodWorker(threading.Thread):
             self.done = True
             if self.deleting() and not self.stopping:
                 self.agent.finalize_delete(self.pod)
+            if self.object_deleted:  # removed while running (e.g. force-deleted): nothing will ask again
+                self.agent.forget(self.uid)
 
     def _run(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -296,10 +299,6 @@ class PodWorker(threading.Thread):
                 self._reap(run)
 
     def _finish(self) -> None:
-        for run in [*self.init_runs, *self.runs]:
-            if run.proc is None and run.terminated is None:
-                run.waiting = None
-                run.terminated = None
         self.report()
 
     # -- processes -------------------------------------------------------------------------
