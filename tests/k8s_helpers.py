@@ -13,8 +13,11 @@ from kubernetes.client.exceptions import ApiException
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
-    """Return the first truthy result of ``check``; a check that raises ApiException 404 is not ready."""
+def wait_until(check: Callable[[], T], timeout: float, what: str | Callable[[], str], interval: float = 0.1) -> T:
+    """Return the first truthy result of ``check``; a check that raises ApiException 404 is not ready.
+
+    ``what`` may be a callable, evaluated on timeout, to report the state reached.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while True:
@@ -28,7 +31,7 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, interval: floa
             last_error = exc
         if time.monotonic() > deadline:
             raise AssertionError(
-                f"timed out after {timeout:.0f}s waiting for {what}"
+                f"timed out after {timeout:.0f}s waiting for {what() if callable(what) else what}"
                 + (f" (last error: {last_error})" if last_error else "")
             )
         time.sleep(interval)

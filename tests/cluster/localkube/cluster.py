@@ -230,7 +230,8 @@ class LocalCluster:
                 "--leader-elect=false",
                 f"--service-account-private-key-file={pki.sa_key}",
                 f"--root-ca-file={pki.ca_cert}",
-                "--use-service-account-credentials=false",
+                # Controllers act as themselves (garbage collector, namespace controller), as in real clusters.
+                "--use-service-account-credentials=true",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={ports['kcm']}",
                 "--cluster-name=localkube",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 from localkube.kubeclient import KubeClient
@@ -39,6 +41,9 @@ def expand(text: str, env: dict[str, str]) -> str:
 def resolve_env(client: KubeClient, pod: dict[str, Any], container: dict[str, Any], api_port: int) -> dict[str, str]:
     ns = pod["metadata"]["namespace"]
     env = {k: os.environ[k] for k in INHERITED if k in os.environ}
+    # "python" in a container means the Python running this node (the project's venv, taipod installed): it plays
+    # the part of the runner and operator images, whose entrypoints tests/cluster/images.yaml maps.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])])
     env["HOSTNAME"] = pod["metadata"]["name"]
     # In-cluster clients reach the apiserver on loopback: this node has no Service network.
     env.update(

@@ -1,0 +1,1 @@
+"""The custom resources: schemas (pydantic) and the CRDs generated from them."""

@@ -1,0 +1,80 @@
+"""The ValidatingAdmissionPolicy that makes the API server refuse deleting an unfinished Job (decisions, "Delete").
+
+A plain ``kubectl delete tpjob X`` of a job that is not finished is denied with a message saying what to do; the
+force annotation (set by ``tp.delete_job(job, force=True)``) lets it through. Deletions made by Kubernetes itself
+are let through so that cascades work: the garbage collector (deleting a Submission or Scenario deletes its jobs,
+as Taipy's hard delete does) and the namespace controller, and so is any deletion in a namespace being deleted.
+
+The chart renders the same policy (``charts/taipod/templates/admission-policy.yaml``); a test keeps them equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taipod.api.models import GROUP, VERSION
+
+__all__ = ["FORCE_DELETE_ANNOTATION", "POLICY_NAME", "binding", "documents", "policy"]
+
+FORCE_DELETE_ANNOTATION = "taipod.io/force-delete"
+POLICY_NAME = "taipod-job-delete-guard"
+FINISHED = ["COMPLETED", "FAILED", "SKIPPED", "CANCELED", "ABANDONED"]
+
+_SYSTEM_DELETERS = [
+    "system:serviceaccount:kube-system:generic-garbage-collector",
+    "system:serviceaccount:kube-system:namespace-controller",
+]
+
+# CEL: allowed when finished, forced, or deleted by Kubernetes itself.
+_STATUS = "((has(oldObject.status) && has(oldObject.status.status)) ? oldObject.status.status : 'SUBMITTED')"
+VALIDATION_EXPRESSION = (
+    f"{_STATUS} in {FINISHED!r} || "
+    f"(has(oldObject.metadata.annotations) && oldObject.metadata.annotations[?'{FORCE_DELETE_ANNOTATION}']"
+    ".orValue('') == 'true') || "
+    f"request.userInfo.username in {_SYSTEM_DELETERS!r} || "
+    "(namespaceObject != null && has(namespaceObject.status) && has(namespaceObject.status.phase) && "
+    "namespaceObject.status.phase == 'Terminating')"
+).replace("'", '"')
+MESSAGE_EXPRESSION = (
+    f"'taipod job ' + oldObject.metadata.name + ' is ' + {_STATUS} + ' and not finished, so it cannot "
+    "be deleted: wait until it finishes, cancel it (kubectl annotate jobs.taipod.io ' + oldObject.metadata.name + "
+    f"' taipod.io/cancel=true), or force the deletion (kubectl annotate jobs.taipod.io ' + oldObject.metadata.name + "
+    f"' {FORCE_DELETE_ANNOTATION}=true, then delete it again)'"
+)
+
+
+def policy(name: str = POLICY_NAME) -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "taipod"}},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [GROUP],
+                        "apiVersions": [VERSION],
+                        "operations": ["DELETE"],
+                        "resources": ["jobs"],
+                    }
+                ]
+            },
+            "validations": [
+                {"expression": VALIDATION_EXPRESSION, "messageExpression": MESSAGE_EXPRESSION, "reason": "Forbidden"}
+            ],
+        },
+    }
+
+
+def binding(name: str = POLICY_NAME) -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "taipod"}},
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }
+
+
+def documents() -> list[dict[str, Any]]:
+    return [policy(), binding()]

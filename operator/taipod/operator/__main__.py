@@ -1,0 +1,26 @@
+"""``python -m taipod.operator``: the operator image's entrypoint; configured by TAIPOD_* environment variables."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from taipod.operator.config import OperatorConfig
+from taipod.operator.runtime import run_operator
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kopf").setLevel(logging.WARNING)
+    try:
+        config = OperatorConfig.from_env()
+    except ValueError as error:
+        print(f"taipod operator: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(run_operator(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The operator's settings, from environment variables (the Helm chart sets them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from taipod._version import __version__
+
+__all__ = ["OperatorConfig"]
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not an integer: set it to a number of seconds") from None
+
+
+def _json(env: Mapping[str, str], key: str, kind: type[Any], default: Any) -> Any:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, kind):
+        raise ValueError(f"{key} must be a JSON {kind.__name__} (for example {json.dumps(default or None)}): {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    namespaces: tuple[str, ...] = ()  # empty: every namespace
+    runner_image: str = f"ghcr.io/taipod/runner:{__version__}"
+    runner_service_account: str = "taipod-runner"
+    storage_url: str = "file:///var/lib/taipod/data"
+    storage_mount: str = "/var/lib/taipod/data"
+    storage_pvc: str = "taipod-data"
+    storage_size: str = "1Gi"
+    storage_class: str = ""
+    storage_secret: str = ""
+    image_pull_grace: timedelta = timedelta(seconds=120)
+    liveness_endpoint: str | None = "http://0.0.0.0:8080/healthz"
+    lease_seconds: int = 30
+    # Where task pods may run (e.g. a node pool): merged into every task pod's spec.
+    task_node_selector: Mapping[str, str] = field(default_factory=dict)
+    task_tolerations: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
+        env = os.environ if env is None else env
+        defaults = cls()
+        namespaces = tuple(ns.strip() for ns in env.get("TAIPOD_NAMESPACES", "").split(",") if ns.strip())
+        return cls(
+            namespaces=namespaces,
+            runner_image=env.get("TAIPOD_RUNNER_IMAGE") or defaults.runner_image,
+            runner_service_account=env.get("TAIPOD_RUNNER_SERVICE_ACCOUNT", defaults.runner_service_account),
+            storage_url=env.get("TAIPOD_STORAGE_URL") or defaults.storage_url,
+            storage_pvc=env.get("TAIPOD_STORAGE_PVC", defaults.storage_pvc),
+            storage_size=env.get("TAIPOD_STORAGE_SIZE") or defaults.storage_size,
+            storage_class=env.get("TAIPOD_STORAGE_CLASS", ""),
+            storage_secret=env.get("TAIPOD_STORAGE_SECRET", ""),
+            image_pull_grace=timedelta(seconds=_int(env, "TAIPOD_IMAGE_PULL_GRACE_SECONDS", 120)),
+            liveness_endpoint=env.get("TAIPOD_LIVENESS_ENDPOINT", defaults.liveness_endpoint) or None,
+            task_node_selector=_json(env, "TAIPOD_TASK_NODE_SELECTOR", dict, {}),
+            task_tolerations=tuple(_json(env, "TAIPOD_TASK_TOLERATIONS", list, [])),
+        )

@@ -1,0 +1,183 @@
+"""kopf registrations: indexes that cache the watched objects, and event handlers that only mark scenarios dirty."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from taipod.api.models import GROUP, VERSION
+from taipod.operator.config import OperatorConfig
+from taipod.operator.events import EventPoster
+from taipod.operator.kubeapi import KubeApi, load_configuration
+from taipod.operator.lease import PresenceLease
+from taipod.operator.names import LABEL_JOB, LABEL_SCENARIO
+from taipod.operator.reconciler import Caches, Reconciler
+from taipod.operator.records import (
+    batch_record,
+    job_record,
+    pod_record,
+    scenario_record,
+    submission_record,
+)
+
+__all__ = ["OperatorState", "build_registry", "settings_for"]
+
+log = logging.getLogger("taipod.operator")
+_SHARED_SCOPES = ("GLOBAL", "CYCLE")
+
+
+class OperatorState:
+    """Everything one operator instance owns; several can live in one process (tests, embedded SDK)."""
+
+    def __init__(self, config: OperatorConfig, kubeconfig: str | None = None) -> None:
+        self.config = config
+        self.kubeconfig = kubeconfig
+        self.caches = Caches()
+        self.reconciler: Reconciler | None = None
+        self.events: EventPoster | None = None
+        self.lease: PresenceLease | None = None
+        self.api: KubeApi | None = None
+
+
+def settings_for(config: OperatorConfig) -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.peering.standalone = True  # one replica (Recreate); the presence Lease tells SDKs an operator runs
+    settings.scanning.disabled = True  # CRDs are installed before the operator (chart, tests)
+    settings.posting.enabled = False  # the operator posts its own Events, one per job transition
+    settings.watching.server_timeout = 300
+    settings.networking.request_timeout = 60
+    return settings
+
+
+def _shared_keys(body: Any) -> list[str]:
+    spec = body.get("spec") or {}
+    keys = []
+    for dn in spec.get("dataNodes") or []:
+        if dn.get("scope") == "GLOBAL":
+            keys.append(f"global/{dn.get('name')}")
+        elif dn.get("scope") == "CYCLE":
+            keys.append(f"cycle/{spec.get('cycle') or 'default'}/{dn.get('name')}")
+    return keys
+
+
+def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    caches = state.caches
+
+    def trigger(namespace: str, scenario: str) -> None:
+        if state.reconciler is not None and scenario:
+            state.reconciler.trigger((namespace, scenario))
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        # The same credentials as the operator's own client (an explicit kubeconfig for embedded operators).
+        conf = load_configuration(state.kubeconfig)
+        header = conf.get_api_key_with_prefix("BearerToken", alias="authorization") or ""
+        scheme, _space, token = header.partition(" ") if " " in header else ("", "", header)
+        return kopf.ConnectionInfo(
+            server=conf.host,
+            ca_path=conf.ssl_ca_cert,
+            insecure=not conf.verify_ssl,
+            scheme=scheme or None,
+            token=token or None,
+            certificate_path=conf.cert_file,
+            private_key_path=conf.key_file,
+        )
+
+    @kopf.on.startup(registry=registry)
+    async def startup(**kwargs: Any) -> None:
+        caches.jobs = kwargs["taipod_jobs"]
+        caches.scenarios = kwargs["taipod_scenarios"]
+        caches.submissions = kwargs["taipod_submissions"]
+        caches.batches = kwargs["taipod_batch_jobs"]
+        caches.pods = kwargs["taipod_pods"]
+        caches.shared = kwargs["taipod_shared"]
+        state.api = KubeApi(load_configuration(state.kubeconfig))
+        state.events = EventPoster(state.api)
+        state.reconciler = Reconciler(state.config, state.api, caches, state.events)
+        state.events.start(state.reconciler.executor)
+        state.reconciler.start()
+        namespaces = list(state.config.namespaces) or [os.environ.get("POD_NAMESPACE", "default")]
+        serves = ",".join(state.config.namespaces) or "*"
+        state.lease = PresenceLease(state.api, namespaces, serves, state.config.lease_seconds)
+        state.lease.start()
+        log.info("taipod operator started (namespaces: %s)", serves)
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        if state.lease is not None:
+            await state.lease.stop()
+        if state.events is not None:
+            await state.events.stop()
+        if state.reconciler is not None:
+            await state.reconciler.stop()
+        if state.api is not None:
+            state.api.close()
+
+    # -- caches ------------------------------------------------------------------------------------------------------
+    @kopf.index(GROUP, VERSION, "jobs", id="taipod_jobs", registry=registry)
+    def taipod_jobs(body: Any, **_: Any) -> Any:
+        record = job_record(body)
+        return {(record.namespace, record.scenario): record}
+
+    @kopf.index(GROUP, VERSION, "scenarios", id="taipod_scenarios", registry=registry)
+    def taipod_scenarios(body: Any, **_: Any) -> Any:
+        record = scenario_record(body)
+        return {(record.namespace, record.name): record}
+
+    @kopf.index(GROUP, VERSION, "scenarios", id="taipod_shared", registry=registry)
+    def taipod_shared(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> Any:
+        return {(namespace or "", key): name for key in _shared_keys(body)}
+
+    @kopf.index(GROUP, VERSION, "submissions", id="taipod_submissions", registry=registry)
+    def taipod_submissions(body: Any, **_: Any) -> Any:
+        record = submission_record(body)
+        return {(record.namespace, record.scenario): record}
+
+    @kopf.index("batch", "v1", "jobs", labels={LABEL_JOB: kopf.PRESENT}, id="taipod_batch_jobs", registry=registry)
+    def taipod_batch_jobs(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
+        return {(namespace or "", labels.get(LABEL_SCENARIO, "")): batch_record(body)}
+
+    @kopf.index("", "v1", "pods", labels={LABEL_JOB: kopf.PRESENT}, id="taipod_pods", registry=registry)
+    def taipod_pods(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
+        return {(namespace or "", labels.get(LABEL_SCENARIO, "")): pod_record(body)}
+
+    # -- triggers (run once every index is filled, so the first passes see the whole cluster); async, so that they
+    # run in the event loop that owns the work queue -------------------------------------------------------------
+    @kopf.on.event(GROUP, VERSION, "scenarios", registry=registry)
+    async def scenario_event(type: str, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
+        namespace = namespace or ""
+        if type == "DELETED":
+            caches.forget("scenario", namespace, name)
+        trigger(namespace, name)
+        for key in _shared_keys(body):  # other scenarios sharing a node may now be unblocked
+            for other in caches.shared.get((namespace, key)) or ():
+                trigger(namespace, other)
+
+    @kopf.on.event(GROUP, VERSION, "submissions", registry=registry)
+    async def submission_event(type: str, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> None:
+        namespace = namespace or ""
+        if type == "DELETED":
+            caches.forget("submission", namespace, name)
+        trigger(namespace, spec.get("scenario", ""))
+
+    @kopf.on.event(GROUP, VERSION, "jobs", registry=registry)
+    async def job_event(type: str, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> None:
+        namespace = namespace or ""
+        if type == "DELETED":
+            caches.forget("job", namespace, name)
+        trigger(namespace, spec.get("scenario", ""))
+
+    @kopf.on.event("batch", "v1", "jobs", labels={LABEL_JOB: kopf.PRESENT}, registry=registry)
+    async def batch_job_event(namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
+        trigger(namespace or "", labels.get(LABEL_SCENARIO, ""))
+
+    @kopf.on.event("", "v1", "pods", labels={LABEL_JOB: kopf.PRESENT}, registry=registry)
+    async def pod_event(namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
+        trigger(namespace or "", labels.get(LABEL_SCENARIO, ""))
+
+    return registry

@@ -1,0 +1,104 @@
+"""A thin JSON client over the official client's connection pool and credentials.
+
+The operator writes plain dicts (merge patches with resourceVersion preconditions, manifests) thousands of times per
+scenario; going through the generated models would validate and convert each object twice for nothing. Auth, TLS and
+token refresh stay the official client's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from kubernetes import client, config
+
+__all__ = ["ApiError", "KubeApi", "load_configuration"]
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, body: dict[str, Any]) -> None:
+        self.status = status
+        self.reason = reason
+        self.body = body
+        super().__init__(f"{status} {reason}: {body.get('message', '')}")
+
+
+def load_configuration(kubeconfig: str | None = None) -> Any:
+    """The kubeconfig's current context (or ``kubeconfig``), else the in-cluster service account."""
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        if kubeconfig:
+            raise
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    configuration.connection_pool_maxsize = 32
+    return configuration
+
+
+class KubeApi:
+    def __init__(self, configuration: Any) -> None:
+        self.configuration = configuration
+        self.api_client = client.ApiClient(configuration)
+
+    def _headers(self, content_type: str) -> dict[str, str]:
+        headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": "taipod-operator"}
+        token = self.configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+        if token:
+            headers["Authorization"] = token
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        params: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> dict[str, Any]:
+        url = self.configuration.host + path + (f"?{urlencode(params)}" if params else "")
+        response = self.api_client.rest_client.request(  # type: ignore[no-untyped-call]
+            method,
+            url,
+            headers=self._headers(content_type),
+            body=body,
+            _request_timeout=timeout,
+        )
+        raw = response.read()
+        data: dict[str, Any] = json.loads(raw) if raw else {}
+        if response.status >= 400:
+            raise ApiError(response.status, response.reason or "", data)
+        return data
+
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", path, body)
+
+    def get(self, path: str) -> dict[str, Any]:
+        return self.request("GET", path)
+
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PATCH", path, body, content_type=MERGE_PATCH)
+
+    def delete(self, path: str, propagation: str = "Background") -> dict[str, Any]:
+        return self.request("DELETE", path, {"propagationPolicy": propagation})
+
+    def close(self) -> None:
+        self.api_client.close()  # type: ignore[no-untyped-call]
+
+
+def custom_path(namespace: str, plural: str, name: str = "", subresource: str = "") -> str:
+    path = f"/apis/taipod.io/v1alpha1/namespaces/{namespace}/{plural}"
+    if name:
+        path += f"/{name}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+def batch_path(namespace: str, name: str = "") -> str:
+    return f"/apis/batch/v1/namespaces/{namespace}/jobs" + (f"/{name}" if name else "")

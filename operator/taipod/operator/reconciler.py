@@ -1,0 +1,672 @@
+"""The per-scenario work queue: gather a snapshot, plan, write the plan back.
+
+Every watch event on a Scenario, Submission, Job, batch Job or pod marks its scenario dirty; one worker at a time
+reconciles a given scenario (so its writes never race each other), a burst of events collapses into one pass, and a
+pass re-reads everything from the caches, so it is level-based: a missed or repeated event changes nothing.
+
+Writes are conditional on the resourceVersion they were decided on. The response of each write replaces the cached
+copy at once (the "overlay") so the next pass does not act on a copy older than the operator's own writes; a
+conflict means the cache was stale, and the watch event that follows triggers a fresh pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from taipod.core.dag import Dag, SpecErrors
+from taipod.core.history import submission_times
+from taipod.core.plan import (
+    DataNodeWrite,
+    JobChange,
+    JobFacts,
+    Plan,
+    RunFacts,
+    ScenarioFacts,
+    SubmissionFacts,
+    merge_states,
+    plan_scenario,
+)
+from taipod.core.readiness import DataNodeState
+from taipod.core.status import FINISHED, Status
+from taipod.operator import manifests
+from taipod.operator.config import OperatorConfig
+from taipod.operator.events import EventPoster
+from taipod.operator.kubeapi import ApiError, KubeApi, batch_path, custom_path
+from taipod.operator.names import format_time, job_name, label_value, parse_time
+from taipod.operator.records import (
+    BatchRecord,
+    JobRecord,
+    PodRecord,
+    ScenarioRecord,
+    SubmissionRecord,
+    job_record,
+    scenario_record,
+    submission_record,
+)
+
+__all__ = ["Caches", "Reconciler"]
+
+log = logging.getLogger("taipod.operator")
+Key = tuple[str, str]  # (namespace, scenario name)
+R = TypeVar("R", JobRecord, ScenarioRecord, SubmissionRecord)
+INLINE_VALUE_BYTES = 256
+
+
+class Index(Protocol):
+    """What the reconciler needs of a kopf index: key -> iterable of records."""
+
+    def get(self, key: Any, default: Any = None) -> Any: ...
+
+
+class Caches:
+    """kopf's watch-fed indexes plus the overlay of the operator's own writes."""
+
+    def __init__(self) -> None:
+        self.jobs: Index = {}
+        self.scenarios: Index = {}
+        self.submissions: Index = {}
+        self.batches: Index = {}
+        self.pods: Index = {}
+        self.shared: Index = {}
+        self._overlay: dict[tuple[str, str, str], Any] = {}  # (kind, namespace, name) -> record
+
+    def put(self, kind: str, record: JobRecord | ScenarioRecord | SubmissionRecord) -> None:
+        key = (kind, record.namespace, record.name)
+        old = self._overlay.get(key)
+        if old is None or old.rv < record.rv:
+            self._overlay[key] = record
+
+    def forget(self, kind: str, namespace: str, name: str) -> None:
+        self._overlay.pop((kind, namespace, name), None)
+
+    def _merge(self, kind: str, records: Iterable[R], namespace: str, names: Iterable[str] = ()) -> dict[str, R]:
+        merged: dict[str, R] = {r.name: r for r in records}
+        for name in {*merged, *names}:
+            newer = self._overlay.get((kind, namespace, name))
+            if newer is None:
+                continue
+            if name in merged and merged[name].rv >= newer.rv:
+                del self._overlay[(kind, namespace, name)]  # the watch caught up
+            else:
+                merged[name] = newer
+        return merged
+
+    def scenario(self, key: Key) -> ScenarioRecord | None:
+        found = self._merge("scenario", self.scenarios.get(key) or (), key[0], [key[1]])
+        return found.get(key[1])
+
+    def scenario_jobs(self, key: Key, extra: Iterable[str] = ()) -> dict[str, JobRecord]:
+        known = self.jobs.get(key) or ()
+        pending = [
+            name
+            for (kind, ns, name), r in self._overlay.items()
+            if kind == "job" and ns == key[0] and r.scenario == key[1]
+        ]
+        return self._merge("job", known, key[0], [*pending, *extra])
+
+    def scenario_submissions(self, key: Key) -> dict[str, SubmissionRecord]:
+        return self._merge("submission", self.submissions.get(key) or (), key[0])
+
+
+class Reconciler:
+    def __init__(self, config: OperatorConfig, api: KubeApi, caches: Caches, events: EventPoster) -> None:
+        self.config = config
+        self.api = api
+        self.caches = caches
+        self.events = events
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="taipod-api")
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        self._queued: set[Key] = set()
+        self._running: set[Key] = set()
+        self._dirty: set[Key] = set()
+        self._dags: dict[tuple[str, int], Dag | SpecErrors] = {}
+        self._provisioned: set[str] = set()
+        self._workers: list[asyncio.Task[None]] = []
+        self.passes = 0
+
+    # -- queue -----------------------------------------------------------------------------------------------------
+    def trigger(self, key: Key) -> None:
+        if key in self._running:
+            self._dirty.add(key)
+        elif key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    def trigger_later(self, key: Key, seconds: float) -> None:
+        asyncio.get_running_loop().call_later(max(seconds, 0.05), self.trigger, key)
+
+    def start(self, workers: int = 4) -> None:
+        self._workers = [asyncio.create_task(self._work(), name=f"taipod-reconciler-{i}") for i in range(workers)]
+
+    async def stop(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _work(self) -> None:
+        failures: dict[Key, int] = {}
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            self._running.add(key)
+            try:
+                await self.reconcile(key)
+                failures.pop(key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                count = failures[key] = failures.get(key, 0) + 1
+                delay = min(0.2 * 2**count, 30.0)
+                level = logging.WARNING if isinstance(error, ApiError) and error.status == 409 else logging.ERROR
+                log.log(
+                    level,
+                    "reconciling scenario %s/%s failed (retry in %.1fs): %s",
+                    *key,
+                    delay,
+                    error,
+                    exc_info=level == logging.ERROR,
+                )
+                self.trigger_later(key, delay)
+            finally:
+                self._running.discard(key)
+                if key in self._dirty:
+                    self._dirty.discard(key)
+                    self.trigger(key)
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # -- one pass --------------------------------------------------------------------------------------------------
+    def dag(self, scenario: ScenarioRecord) -> Dag | SpecErrors:
+        key = (scenario.uid, scenario.generation)
+        if key not in self._dags:
+            try:
+                self._dags[key] = manifests.dag_from_spec(scenario.spec)
+            except SpecErrors as errors:
+                self._dags[key] = errors
+            if len(self._dags) > 4096:  # scenarios deleted long ago
+                self._dags.pop(next(iter(self._dags)))
+        return self._dags[key]
+
+    async def reconcile(self, key: Key) -> None:
+        self.passes += 1
+        scenario = self.caches.scenario(key)
+        if scenario is None or scenario.deleting:
+            return
+        dag = self.dag(scenario)
+        now = datetime.now(UTC)
+        submissions = self.caches.scenario_submissions(key)
+        if isinstance(dag, SpecErrors):
+            await self._mark_invalid(scenario, dag, submissions.values(), now)
+            return
+        await self._create_jobs(scenario, dag, submissions, now)
+        jobs = self.caches.scenario_jobs(key)
+        facts = self._facts(scenario, dag, submissions, jobs)
+        plan = plan_scenario(facts, now)
+        await self._execute(scenario, dag, submissions, jobs, plan, now)
+
+    async def _mark_invalid(
+        self, scenario: ScenarioRecord, errors: SpecErrors, submissions: Iterable[SubmissionRecord], now: datetime
+    ) -> None:
+        problems = [{"field": e.field, "message": e.message} for e in errors.errors[:100]]
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:3])
+        if len(problems) > 3:
+            message += f" (and {len(problems) - 3} more in status.problems)"
+        if (
+            scenario.status.get("phase") != "Invalid"
+            or scenario.status.get("observedGeneration") != scenario.generation
+        ):
+            patch = {
+                "status": {
+                    "phase": "Invalid",
+                    "message": message,
+                    "problems": problems,
+                    "tasks": len(scenario.spec.get("tasks") or []),
+                    "conditions": [manifests.condition("Ready", False, "Invalid", message, scenario.generation, now)],
+                    "observedGeneration": scenario.generation,
+                }
+            }
+            body = await self.call(
+                self.api.merge_patch, custom_path(scenario.namespace, "scenarios", scenario.name, "status"), patch
+            )
+            self.caches.put("scenario", scenario_record(body))
+            self.events.post(body, "Warning", "Invalid", message)
+        for sub in submissions:
+            if sub.status.get("message") != f"scenario {scenario.name} is invalid: {message}"[:1024]:
+                await self._patch_submission(
+                    sub,
+                    {
+                        "message": f"scenario {scenario.name} is invalid: {message}"[:1024],
+                        "conditions": [
+                            manifests.condition("Accepted", False, "InvalidScenario", message, sub.generation, now)
+                        ],
+                    },
+                )
+
+    async def _patch_submission(self, sub: SubmissionRecord, status: dict[str, Any]) -> None:
+        body = await self.call(
+            self.api.merge_patch, custom_path(sub.namespace, "submissions", sub.name, "status"), {"status": status}
+        )
+        self.caches.put("submission", submission_record(body))
+
+    async def _create_jobs(
+        self, scenario: ScenarioRecord, dag: Dag, submissions: dict[str, SubmissionRecord], now: datetime
+    ) -> None:
+        """Create the Job resources of new submissions, then mark them created (only then are jobs decided)."""
+        for sub in sorted(submissions.values(), key=lambda s: (s.created_at, s.name)):
+            if sub.jobs_created or sub.deleting:
+                continue
+            try:
+                tasks = manifests.entity_tasks(dag, sub.sequence, sub.task)
+            except KeyError as error:
+                message = str(error.args[0])
+                if sub.status.get("message") != message:
+                    await self._patch_submission(
+                        sub,
+                        {
+                            "message": message,
+                            "conditions": [
+                                manifests.condition("Accepted", False, "UnknownEntity", message, sub.generation, now)
+                            ],
+                        },
+                    )
+                continue
+            names = [job_name(sub.name, task) for task in tasks]
+            existing = self.caches.scenario_jobs((scenario.namespace, scenario.name), names)
+            owner = {"metadata": {"name": sub.name, "uid": sub.uid}, "spec": {"scenario": sub.scenario}}
+            missing = [(name, task) for name, task in zip(names, tasks, strict=True) if name not in existing]
+
+            await _bounded(self._create_job(sub, owner, name, task, now) for name, task in missing)
+            await self._patch_submission(
+                sub,
+                {
+                    "jobsCreated": True,
+                    "jobs": len(tasks),
+                    "submissionStatus": "SUBMITTED",
+                    "finished": f"0/{len(tasks)}",
+                    "conditions": [
+                        manifests.condition(
+                            "Accepted", True, "JobsCreated", f"{len(tasks)} job(s) created", sub.generation, now
+                        )
+                    ],
+                    "observedGeneration": sub.generation,
+                },
+            )
+            submissions[sub.name] = self.caches.scenario_submissions((scenario.namespace, scenario.name))[sub.name]
+
+    async def _create_job(
+        self, sub: SubmissionRecord, owner: dict[str, Any], name: str, task: str, now: datetime
+    ) -> None:
+        body = manifests.job_resource(name, sub.namespace, owner, task, sub.force, now)
+        try:
+            created = await self.call(self.api.create, custom_path(sub.namespace, "jobs"), body)
+        except ApiError as error:
+            if error.status != 409:  # already there: created by an earlier life of the operator
+                raise
+            created = await self.call(self.api.get, custom_path(sub.namespace, "jobs", name))
+        self.caches.put("job", job_record(created))
+
+    def _states(self, scenario: ScenarioRecord, dag: Dag) -> tuple[dict[str, DataNodeState], dict[str, frozenset[str]]]:
+        """Data-node states (shared nodes merged across the scenarios sharing them) and locks held elsewhere."""
+        states: dict[str, DataNodeState] = {}
+        external: dict[str, frozenset[str]] = {}
+        for dn in dag.data_nodes.values():
+            shared = manifests.shared_key(scenario.spec, dn)
+            own = _state(scenario, dn.name, dn.has_default_data)
+            if shared is None:
+                states[dn.name] = own
+                continue
+            entries = [own]
+            holders: set[str] = set()
+            for other_name in self.caches.shared.get((scenario.namespace, shared)) or ():
+                if other_name == scenario.name:
+                    continue
+                other = self.caches.scenario((scenario.namespace, other_name))
+                if other is None:
+                    continue
+                other_dag = self.dag(other)
+                if isinstance(other_dag, SpecErrors) or dn.name not in other_dag.data_nodes:
+                    continue
+                entries.append(_state(other, dn.name, other_dag.data_nodes[dn.name].has_default_data))
+                for job in self.caches.scenario_jobs((other.namespace, other.name)).values():
+                    if (
+                        job.task in other_dag.tasks
+                        and dn.name in other_dag.tasks[job.task].outputs
+                        and _status(job) not in FINISHED
+                        and not job.outputs_released
+                    ):
+                        holders.add(job.name)
+            states[dn.name] = merge_states(entries)
+            if holders:
+                external[dn.name] = frozenset(holders)
+        return states, external
+
+    def _facts(
+        self,
+        scenario: ScenarioRecord,
+        dag: Dag,
+        submissions: Mapping[str, SubmissionRecord],
+        jobs: Mapping[str, JobRecord],
+    ) -> ScenarioFacts:
+        key = (scenario.namespace, label_value(scenario.name))
+        batches: dict[str, BatchRecord] = {b.job: b for b in self.caches.batches.get(key) or ()}
+        pods: dict[str, PodRecord] = {}
+        for pod in self.caches.pods.get(key) or ():
+            current = pods.get(pod.job)
+            if current is None or current.facts.created_at <= pod.facts.created_at:
+                pods[pod.job] = pod
+        states, external = self._states(scenario, dag)
+        job_facts = []
+        for job in jobs.values():
+            if job.deleting:
+                continue
+            batch = batches.get(job.name)
+            run = None
+            if batch is not None:
+                pod = pods.get(job.name)
+                run = RunFacts(
+                    batch.name, batch.uid, batch.failed_reason, batch.failed_message, pod.facts if pod else None
+                )
+            job_facts.append(
+                JobFacts(
+                    name=job.name,
+                    submission=job.submission,
+                    task=job.task,
+                    force=job.force,
+                    created_at=job.created_at,
+                    history=job.history,
+                    batch_recorded=job.batch_recorded,
+                    outputs_released=job.outputs_released,
+                    cancel_request=job.cancel_request,
+                    cancel_handled=job.cancel_handled,
+                    run=run,
+                )
+            )
+        subs = []
+        for sub in submissions.values():
+            try:
+                tasks = tuple(manifests.entity_tasks(dag, sub.sequence, sub.task))
+            except KeyError:
+                tasks = ()
+            subs.append(SubmissionFacts(sub.name, sub.created_at, tasks, sub.jobs_created))
+        return ScenarioFacts(dag, states, external, subs, job_facts, self.config.image_pull_grace)
+
+    # -- writing the plan ----------------------------------------------------------------------------------------
+    async def _execute(
+        self,
+        scenario: ScenarioRecord,
+        dag: Dag,
+        submissions: Mapping[str, SubmissionRecord],
+        jobs: Mapping[str, JobRecord],
+        plan: Plan,
+        now: datetime,
+    ) -> None:
+        # 1. Data-node edits first: a job is COMPLETED only once its outputs' edit dates are recorded.
+        await self._write_scenario_status(scenario, dag, plan, now)
+        # 2. Run what is ready.
+        creates = [c for c in plan.job_changes.values() if c.create_batch]
+        if creates:
+            await self._provision(scenario.namespace)
+            await _bounded(self._create_batch(scenario, dag, jobs[c.name], c) for c in creates)
+        # 3. Job statuses.
+        changes = [c for c in plan.job_changes.values() if not c.is_empty() and c.name in jobs]
+        results = await _bounded(self._write_job(jobs[c.name], c, now) for c in changes)
+        conflicts = sum(1 for ok in results if not ok)
+        # 4. Stop what was canceled, abandoned or failed.
+        deletes = [c.name for c in plan.job_changes.values() if c.delete_batch]
+        await _bounded(self._delete_batch(scenario.namespace, name) for name in deletes)
+        # 5. Submission statuses, derived from the jobs as they are now.
+        await self._write_submissions(scenario, submissions, plan, now)
+        if plan.requeue_after is not None:
+            self.trigger_later((scenario.namespace, scenario.name), plan.requeue_after)
+        if conflicts:
+            self.trigger_later((scenario.namespace, scenario.name), 0.2)
+        self._wake_sharers(scenario, dag, plan, jobs)
+
+    def _wake_sharers(self, scenario: ScenarioRecord, dag: Dag, plan: Plan, jobs: Mapping[str, JobRecord]) -> None:
+        """A shared data node written or unlocked here may unblock jobs of the other scenarios sharing it."""
+        touched: set[str] = set(plan.data_node_writes)
+        for change in plan.job_changes.values():
+            if any(t.status in FINISHED for t in change.transitions) or change.outputs_released:
+                job = jobs.get(change.name)
+                if job is not None and job.task in dag.tasks:
+                    touched.update(dag.tasks[job.task].outputs)
+        for dn_name in touched:
+            shared = manifests.shared_key(scenario.spec, dag.data_nodes[dn_name])
+            if shared is None:
+                continue
+            for other in self.caches.shared.get((scenario.namespace, shared)) or ():
+                if other != scenario.name:
+                    self.trigger((scenario.namespace, other))
+
+    async def _write_scenario_status(self, scenario: ScenarioRecord, dag: Dag, plan: Plan, now: datetime) -> None:
+        current = scenario.data_nodes
+        desired: dict[str, dict[str, Any]] = {}
+        for dn in dag.data_nodes.values():
+            entry = dict(current.get(dn.name) or {})
+            write = plan.data_node_writes.get(dn.name)
+            if write is not None:
+                entry.update(_written(write))
+            elif not entry.get("lastEditDate") and dn.has_default_data:
+                entry["lastEditDate"] = format_time(scenario.created_at)
+                spec_dn = next(d for d in scenario.spec.get("dataNodes") or [] if d.get("name") == dn.name)
+                value = spec_dn.get("defaultData")
+                if _small_json(value):
+                    entry["value"] = value
+            holders = plan.locks.get(dn.name)
+            entry["editInProgress"] = bool(holders)
+            entry["editor"] = holders[0] if holders else None
+            entry["url"] = manifests.data_node_url(self.config, scenario, dn)
+            desired[dn.name] = entry  # None values delete keys in a merge patch
+        status: dict[str, Any] = {}
+        if {k: _present(v) for k, v in desired.items()} != {k: _present(v) for k, v in current.items()}:
+            status["dataNodes"] = desired
+        if scenario.status.get("phase") != "Ready" or scenario.status.get("observedGeneration") != scenario.generation:
+            status.update(
+                {
+                    "phase": "Ready",
+                    "message": None,
+                    "problems": None,
+                    "tasks": len(dag.tasks),
+                    "storageRoot": self.config.storage_url,
+                    "conditions": [
+                        manifests.condition("Ready", True, "Valid", "the scenario is valid", scenario.generation, now)
+                    ],
+                    "observedGeneration": scenario.generation,
+                }
+            )
+        if not status:
+            return
+        # Conditional on the version read: the entries of data nodes shared or written by the SDK are merged from it.
+        patch = {"metadata": {"resourceVersion": str(scenario.rv)}, "status": status}
+        body = await self.call(
+            self.api.merge_patch, custom_path(scenario.namespace, "scenarios", scenario.name, "status"), patch
+        )
+        self.caches.put("scenario", scenario_record(body))
+        if status.get("phase") == "Ready":
+            self.events.post(body, "Normal", "Ready", f"scenario with {len(dag.tasks)} task(s) is valid")
+
+    async def _provision(self, namespace: str) -> None:
+        """The runner's ServiceAccount and the data volume claim, once per namespace (created if missing)."""
+        if namespace in self._provisioned:
+            return
+        wanted: list[tuple[str, dict[str, Any]]] = []
+        if self.config.runner_service_account:
+            wanted.append(
+                (
+                    f"/api/v1/namespaces/{namespace}/serviceaccounts",
+                    {
+                        "metadata": {
+                            "name": self.config.runner_service_account,
+                            "labels": {"app.kubernetes.io/managed-by": "taipod"},
+                        },
+                        "automountServiceAccountToken": False,
+                    },
+                )
+            )
+        if self.config.storage_pvc:
+            pvc_spec: dict[str, Any] = {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": self.config.storage_size}},
+            }
+            if self.config.storage_class:
+                pvc_spec["storageClassName"] = self.config.storage_class
+            wanted.append(
+                (
+                    f"/api/v1/namespaces/{namespace}/persistentvolumeclaims",
+                    {
+                        "metadata": {
+                            "name": self.config.storage_pvc,
+                            "labels": {"app.kubernetes.io/managed-by": "taipod"},
+                        },
+                        "spec": pvc_spec,
+                    },
+                )
+            )
+        for path, body in wanted:
+            try:
+                await self.call(self.api.get, f"{path}/{body['metadata']['name']}")
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+                try:
+                    await self.call(self.api.create, path, body)
+                except ApiError as create_error:
+                    if create_error.status != 409:
+                        raise
+        self._provisioned.add(namespace)
+
+    async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> None:
+        task_spec = next(t for t in scenario.spec.get("tasks") or [] if t.get("name") == job.task)
+        body = manifests.batch_job(self.config, job, scenario, dag, task_spec)
+        try:
+            created = await self.call(self.api.create, batch_path(job.namespace), body)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            created = await self.call(self.api.get, batch_path(job.namespace, job.name))
+        change.record_batch = (created["metadata"]["name"], created["metadata"]["uid"])
+
+    async def _write_job(self, job: JobRecord, change: JobChange, now: datetime) -> bool:
+        patch = manifests.job_status_patch(job, change, now)
+        try:
+            body = await self.call(self.api.merge_patch, custom_path(job.namespace, "jobs", job.name, "status"), patch)
+        except ApiError as error:
+            if error.status in (404, 409):  # gone, or changed since read: the next pass decides again
+                return False
+            raise
+        self.caches.put("job", job_record(body))
+        for transition in change.transitions:
+            failed = transition.status.name in ("FAILED", "ABANDONED")
+            message = f"{transition.status.name}" + (f": {transition.reason}" if transition.reason else "")
+            if transition.status.name == "FAILED" and change.message:
+                message += f" ({change.message[:200]})"
+            self.events.post(body, "Warning" if failed else "Normal", transition.status.name.capitalize(), message)
+        if change.cancel_outcome:
+            self.events.post(body, "Normal", "CancelRequest", change.cancel_outcome)
+        return True
+
+    async def _delete_batch(self, namespace: str, name: str) -> None:
+        try:
+            await self.call(self.api.delete, batch_path(namespace, name))
+        except ApiError as error:
+            if error.status != 404:
+                raise
+
+    async def _write_submissions(
+        self, scenario: ScenarioRecord, submissions: Mapping[str, SubmissionRecord], plan: Plan, now: datetime
+    ) -> None:
+        jobs = self.caches.scenario_jobs((scenario.namespace, scenario.name))
+        histories: dict[str, list[Any]] = {}
+        for job in jobs.values():
+            histories.setdefault(job.submission, []).append(job.history)
+        for name, summary in plan.submissions.items():
+            sub = submissions.get(name)
+            if sub is None or not sub.jobs_created:
+                continue
+            times = submission_times(histories.get(name, []))
+            status = {
+                "submissionStatus": summary.status.name,
+                "jobs": summary.jobs,
+                "counts": dict(summary.counts),
+                "finished": f"{summary.finished}/{summary.jobs}",
+                "submittedAt": times.submitted_at and format_time(times.submitted_at),
+                "runAt": times.run_at and format_time(times.run_at),
+                "finishedAt": times.finished_at and format_time(times.finished_at),
+            }
+            if all(sub.status.get(k) == v for k, v in status.items()):
+                continue
+            finished = summary.status.is_finished()
+            status["conditions"] = [
+                manifests.condition(
+                    "Accepted", True, "JobsCreated", f"{summary.jobs} job(s) created", sub.generation, now
+                ),
+                manifests.condition(
+                    "Finished",
+                    finished,
+                    summary.status.name.capitalize(),
+                    f"the submission is {summary.status.name}",
+                    sub.generation,
+                    now,
+                ),
+            ]
+            await self._patch_submission(sub, status)
+            if sub.status.get("submissionStatus") != summary.status.name:
+                ref = {
+                    "apiVersion": "taipod.io/v1alpha1",
+                    "kind": "Submission",
+                    "metadata": {"name": sub.name, "namespace": sub.namespace, "uid": sub.uid},
+                }
+                self.events.post(
+                    ref, "Normal", summary.status.name.capitalize(), f"submission is {summary.status.name}"
+                )
+
+
+def _present(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def _status(job: JobRecord) -> Status:
+    return job.history[-1].status if job.history else Status.SUBMITTED
+
+
+def _state(scenario: ScenarioRecord, name: str, has_default: bool) -> DataNodeState:
+    entry = scenario.data_nodes.get(name) or {}
+    text = entry.get("lastEditDate")
+    if text:
+        return DataNodeState(last_edit_date=parse_time(text))
+    if has_default:  # default data counts as written at creation (§9)
+        return DataNodeState(last_edit_date=scenario.created_at)
+    return DataNodeState()
+
+
+def _small_json(value: Any) -> bool:
+    try:
+        return value is not None and len(json.dumps(value)) <= INLINE_VALUE_BYTES
+    except (TypeError, ValueError):
+        return False
+
+
+def _written(write: DataNodeWrite) -> dict[str, Any]:
+    entry: dict[str, Any] = {"lastEditDate": format_time(write.at), "lastEditJob": write.job, "value": None}
+    if write.has_value and _small_json(write.value):
+        entry["value"] = write.value
+    return entry
+
+
+async def _bounded(coroutines: Iterable[Any], limit: int = 24) -> list[Any]:
+    """Run API calls concurrently, at most ``limit`` at a time, in order of results."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def guarded(coroutine: Any) -> Any:
+        async with semaphore:
+            return await coroutine
+
+    return list(await asyncio.gather(*(guarded(c) for c in coroutines)))

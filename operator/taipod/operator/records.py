@@ -1,0 +1,259 @@
+"""Compact, immutable records of the watched objects, kept in kopf's indexes (a few fields, not whole bodies).
+
+Pure functions from an object's body to a record: no API calls, unit-tested on plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from taipod.core.history import Transition
+from taipod.core.plan import PodFacts
+from taipod.core.status import Status
+from taipod.operator.names import (
+    ANNOTATION_CANCEL,
+    ANNOTATION_CREATED_AT,
+    LABEL_JOB,
+    parse_time,
+)
+
+__all__ = [
+    "BatchRecord",
+    "JobRecord",
+    "PodRecord",
+    "ScenarioRecord",
+    "SubmissionRecord",
+    "batch_record",
+    "job_record",
+    "pod_record",
+    "resource_version",
+    "scenario_record",
+    "submission_record",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def resource_version(body: Mapping[str, Any]) -> int:
+    """The resourceVersion as a number, to tell which of two copies of an object is newer.
+
+    Kubernetes calls resourceVersions opaque; every etcd-backed API server issues increasing integers, which is what
+    lets the operator prefer the response of its own write over an older watch event still on its way.
+    """
+    raw = (body.get("metadata") or {}).get("resourceVersion") or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        return 0
+
+
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    return body.get("metadata") or {}
+
+
+def _created(body: Mapping[str, Any]) -> datetime:
+    meta = _meta(body)
+    exact = (meta.get("annotations") or {}).get(ANNOTATION_CREATED_AT)
+    text = exact or meta.get("creationTimestamp")
+    return parse_time(text) if text else _EPOCH
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    namespace: str
+    name: str
+    uid: str
+    rv: int
+    generation: int
+    scenario: str
+    submission: str
+    task: str
+    force: bool
+    created_at: datetime
+    history: tuple[Transition, ...]
+    batch_recorded: str | None
+    outputs_released: bool
+    cancel_request: str | None
+    cancel_handled: bool
+    deleting: bool
+    status: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+def _history(status: Mapping[str, Any]) -> tuple[Transition, ...]:
+    records = []
+    for entry in status.get("history") or []:
+        try:
+            records.append(Transition(Status[entry["status"]], parse_time(entry["at"]), entry.get("reason")))
+        except (KeyError, TypeError, ValueError):
+            continue  # a hand-edited entry: ignore it rather than stop reconciling the scenario
+    return tuple(records)
+
+
+def job_record(body: Mapping[str, Any]) -> JobRecord:
+    meta = _meta(body)
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    cancel = (meta.get("annotations") or {}).get(ANNOTATION_CANCEL)
+    batch = status.get("batchJob") or {}
+    return JobRecord(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        rv=resource_version(body),
+        generation=int(meta.get("generation") or 1),
+        scenario=str(spec.get("scenario", "")),
+        submission=str(spec.get("submission", "")),
+        task=str(spec.get("task", "")),
+        force=bool(spec.get("force", False)),
+        created_at=_created(body),
+        history=_history(status),
+        batch_recorded=batch.get("uid"),
+        outputs_released=bool(status.get("outputsReleased")),
+        cancel_request=(cancel if cancel in ("true", "terminate") else None),
+        cancel_handled=bool(status.get("cancel")),
+        deleting=bool(meta.get("deletionTimestamp")),
+        status=dict(status),
+    )
+
+
+@dataclass(frozen=True)
+class ScenarioRecord:
+    namespace: str
+    name: str
+    uid: str
+    rv: int
+    generation: int
+    created_at: datetime
+    spec: Mapping[str, Any] = field(compare=False)
+    data_nodes: Mapping[str, Mapping[str, Any]] = field(compare=False)
+    status: Mapping[str, Any] = field(compare=False)
+    deleting: bool = False
+
+
+def scenario_record(body: Mapping[str, Any]) -> ScenarioRecord:
+    meta = _meta(body)
+    status = body.get("status") or {}
+    return ScenarioRecord(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        rv=resource_version(body),
+        generation=int(meta.get("generation") or 1),
+        created_at=_created(body),
+        spec=dict(body.get("spec") or {}),
+        data_nodes=dict(status.get("dataNodes") or {}),
+        status={k: v for k, v in status.items() if k != "dataNodes"},
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    namespace: str
+    name: str
+    uid: str
+    rv: int
+    generation: int
+    scenario: str
+    sequence: str | None
+    task: str | None
+    force: bool
+    created_at: datetime
+    jobs_created: bool
+    status: Mapping[str, Any] = field(compare=False)
+    deleting: bool = False
+
+
+def submission_record(body: Mapping[str, Any]) -> SubmissionRecord:
+    meta = _meta(body)
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    return SubmissionRecord(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        rv=resource_version(body),
+        generation=int(meta.get("generation") or 1),
+        scenario=str(spec.get("scenario", "")),
+        sequence=spec.get("sequence"),
+        task=spec.get("task"),
+        force=bool(spec.get("force", False)),
+        created_at=_created(body),
+        jobs_created=bool(status.get("jobsCreated")),
+        status=dict(status),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    namespace: str
+    name: str
+    uid: str
+    rv: int
+    job: str  # the taipod Job it runs (label)
+    failed_reason: str | None
+    failed_message: str | None
+
+
+def batch_record(body: Mapping[str, Any]) -> BatchRecord:
+    meta = _meta(body)
+    failed_reason = failed_message = None
+    for condition in (body.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            failed_reason = condition.get("reason") or "Failed"
+            failed_message = condition.get("message")
+    return BatchRecord(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        rv=resource_version(body),
+        job=(meta.get("labels") or {}).get(LABEL_JOB, ""),
+        failed_reason=failed_reason,
+        failed_message=failed_message,
+    )
+
+
+@dataclass(frozen=True)
+class PodRecord:
+    namespace: str
+    job: str
+    rv: int
+    facts: PodFacts
+
+
+def pod_record(body: Mapping[str, Any]) -> PodRecord:
+    meta = _meta(body)
+    status = body.get("status") or {}
+    container: Mapping[str, Any] = {}
+    for candidate in status.get("containerStatuses") or []:
+        container = candidate
+        break
+    state = container.get("state") or {}
+    last = container.get("lastState") or {}
+    waiting = state.get("waiting") or {}
+    terminated = state.get("terminated") or last.get("terminated") or {}
+    created = meta.get("creationTimestamp")
+    facts = PodFacts(
+        name=meta.get("name", ""),
+        phase=status.get("phase") or "Pending",
+        created_at=parse_time(created) if created else _EPOCH,
+        deleting=bool(meta.get("deletionTimestamp")),
+        started=bool(state.get("running")) or bool(terminated.get("startedAt")),
+        waiting_reason=waiting.get("reason"),
+        waiting_message=waiting.get("message"),
+        terminated_reason=terminated.get("reason"),
+        exit_code=terminated.get("exitCode"),
+        termination_message=terminated.get("message"),
+        pod_reason=status.get("reason"),
+        pod_message=status.get("message"),
+    )
+    return PodRecord(
+        namespace=meta.get("namespace", ""),
+        job=(meta.get("labels") or {}).get(LABEL_JOB, ""),
+        rv=resource_version(body),
+        facts=facts,
+    )
