@@ -28,8 +28,8 @@ cluster-down: setup  ## stop the local cluster and every pod process
 kubeconfig: setup  ## print the local cluster's kubeconfig path: export KUBECONFIG=$$(make -s kubeconfig)
 	@$(PY) -m localkube kubeconfig
 
-demo: setup  ## the main job: bring up a cluster if none is configured and run a Job end to end
-	$(PY) -m localkube demo
+demo: setup  ## the main job: cluster (if none configured), install taipod, run example scenarios, show their jobs
+	$(PY) examples/demo.py
 
 lint: setup  ## ruff and mypy (strict)
 	$(VENV)/bin/ruff check operator tests

@@ -282,5 +282,8 @@ class JobStatus(_Status):
     pod: str | None = None
     outputs_released: bool | None = Field(None, alias="outputsReleased")
     cancel: str | None = Field(None, description="The outcome of the last cancel request.")
+    cancel_request: str | None = Field(
+        None, alias="cancelRequest", description="The cancel request (annotation value) the outcome answers."
+    )
     conditions: list[Condition] | None = None
     observed_generation: int | None = Field(None, alias="observedGeneration")

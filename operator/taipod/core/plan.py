@@ -138,6 +138,7 @@ class JobChange:
     pod: str | None = None
     outputs_released: bool | None = None
     cancel_outcome: str | None = None
+    cancel_request: str | None = None  # the request the outcome answers
     record_batch: tuple[str, str] | None = None  # (name, uid) of an existing batch Job to record
     create_batch: bool = False
     delete_batch: bool = False
@@ -279,6 +280,7 @@ class _Pass:
             terminate = job.cancel_request == "terminate"
             result = plan_cancel(self.view(job.name), self.views(), terminate_running=terminate)
             change = self.plan.change(job.name)
+            change.cancel_request = job.cancel_request
             if result.refused:
                 change.cancel_outcome = result.refused
                 continue

@@ -318,6 +318,7 @@ def job_status_patch(job: JobRecord, change: JobChange, now: datetime) -> dict[s
         ("pod", change.pod),
         ("outputsReleased", change.outputs_released),
         ("cancel", change.cancel_outcome),
+        ("cancelRequest", change.cancel_request),
     ):
         if value is not None:
             status[key] = value

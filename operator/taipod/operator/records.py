@@ -113,7 +113,8 @@ def job_record(body: Mapping[str, Any]) -> JobRecord:
         batch_recorded=batch.get("uid"),
         outputs_released=bool(status.get("outputsReleased")),
         cancel_request=(cancel if cancel in ("true", "terminate") else None),
-        cancel_handled=bool(status.get("cancel")),
+        # A request is handled once its outcome is recorded for that very value: "terminate" after "true" is new.
+        cancel_handled=bool(status.get("cancel")) and status.get("cancelRequest", cancel) == cancel,
         deleting=bool(meta.get("deletionTimestamp")),
         status=dict(status),
     )

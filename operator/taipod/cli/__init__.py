@@ -1,0 +1,1 @@
+"""The `taipod` command and its `kubectl taipod` plugin form."""

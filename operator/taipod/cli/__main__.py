@@ -1,0 +1,3 @@
+from taipod.cli.main import main
+
+raise SystemExit(main())

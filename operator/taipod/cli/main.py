@@ -1,0 +1,182 @@
+"""``taipod`` / ``kubectl taipod``: submit, list, cancel and delete jobs, install the CRDs, run the operator.
+
+Everything it does is also doable with plain kubectl (the README shows how); the CLI saves typing and waits for
+outcomes the way the SDK does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from kubernetes import config
+
+from taipod.api import admission, crdgen
+from taipod.api.models import API_VERSION
+from taipod.operator.kubeapi import ApiError, KubeApi, custom_path, load_configuration
+from taipod.operator.names import ANNOTATION_CANCEL, ANNOTATION_FORCE_DELETE, LABEL_SUBMISSION
+
+__all__ = ["kubectl_plugin", "main"]
+
+FINISHED = {"COMPLETED", "FAILED", "SKIPPED", "CANCELED", "ABANDONED"}
+
+
+def _api(args: argparse.Namespace) -> tuple[KubeApi, str]:
+    configuration = load_configuration(args.kubeconfig)
+    namespace = args.namespace
+    if not namespace:
+        try:
+            _, context = config.list_kube_config_contexts(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]
+            namespace = (context or {}).get("context", {}).get("namespace") or "default"
+        except config.ConfigException:  # in a pod: no kubeconfig
+            namespace = "default"
+    return KubeApi(configuration), namespace
+
+
+def _jobs(api: KubeApi, namespace: str, submission: str | None) -> list[dict[str, Any]]:
+    params = {"labelSelector": f"{LABEL_SUBMISSION}={submission}"} if submission else None
+    items: list[dict[str, Any]] = api.request("GET", custom_path(namespace, "jobs"), params=params)["items"]
+    return sorted(items, key=lambda j: (j["metadata"]["creationTimestamp"], j["metadata"]["name"]))
+
+
+def _table(jobs: Sequence[dict[str, Any]]) -> str:
+    rows = [("JOB", "TASK", "STATUS", "SUBMITTED", "RUN", "FINISHED", "DURATION", "REASON")]
+    for job in jobs:
+        status = job.get("status") or {}
+        rows.append(
+            (
+                job["metadata"]["name"],
+                job["spec"]["task"],
+                status.get("status", "SUBMITTED"),
+                (status.get("submittedAt") or "")[11:23],
+                (status.get("runAt") or "")[11:23],
+                (status.get("finishedAt") or "")[11:23],
+                status.get("duration") or "",
+                status.get("reason") or "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    api, namespace = _api(args)
+    name = args.name or f"{args.scenario[:50]}-{uuid.uuid4().hex[:8]}"
+    spec: dict[str, Any] = {"scenario": args.scenario, "force": args.force}
+    if args.sequence:
+        spec["sequence"] = args.sequence
+    if args.task:
+        spec["task"] = args.task
+    body = {"apiVersion": API_VERSION, "kind": "Submission", "metadata": {"name": name}, "spec": spec}
+    api.create(custom_path(namespace, "submissions"), body)
+    print(f"submission {name} created")
+    if not args.wait:
+        return 0
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        status = api.get(custom_path(namespace, "submissions", name)).get("status") or {}
+        jobs = _jobs(api, namespace, name)
+        if status.get("jobsCreated") and jobs and all((j.get("status") or {}).get("status") in FINISHED for j in jobs):
+            print(_table(jobs))
+            print(f"submission {name}: {status.get('submissionStatus')}")
+            return 0 if status.get("submissionStatus") == "COMPLETED" else 1
+        time.sleep(0.5)
+    print(f"submission {name} not finished after {args.timeout} s", file=sys.stderr)
+    return 1
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    api, namespace = _api(args)
+    print(_table(_jobs(api, namespace, args.submission)))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    api, namespace = _api(args)
+    value = "terminate" if args.terminate else "true"
+    api.merge_patch(custom_path(namespace, "jobs", args.job), {"metadata": {"annotations": {ANNOTATION_CANCEL: value}}})
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        status = api.get(custom_path(namespace, "jobs", args.job)).get("status") or {}
+        outcome = status.get("cancel")
+        if outcome and status.get("cancelRequest") == value:
+            print(outcome)
+            return 0
+        time.sleep(0.3)
+    print(f"cancel of {args.job} requested; no operator answered within {args.timeout} s", file=sys.stderr)
+    return 1
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    api, namespace = _api(args)
+    path = custom_path(namespace, "jobs", args.job)
+    if args.force:
+        api.merge_patch(path, {"metadata": {"annotations": {ANNOTATION_FORCE_DELETE: "true"}}})
+    api.delete(path)
+    print(f"job {args.job} deleted")
+    return 0
+
+
+def cmd_manifests(args: argparse.Namespace) -> int:
+    docs = [*crdgen.crd_documents().values(), *admission.documents()]
+    print(yaml.safe_dump_all(docs, sort_keys=False), end="")
+    return 0
+
+
+def cmd_operator(args: argparse.Namespace) -> int:
+    from taipod.operator.__main__ import main as operator_main  # noqa: PLC0415 - kopf loads only for this command
+
+    return operator_main()
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Taipy-style scenarios on Kubernetes.")
+    parser.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    submit = commands.add_parser("submit", help="submit a scenario, or one of its sequences or tasks")
+    submit.add_argument("scenario")
+    entity = submit.add_mutually_exclusive_group()
+    entity.add_argument("--sequence")
+    entity.add_argument("--task")
+    submit.add_argument("--force", action="store_true", help="run skippable tasks even when up to date")
+    submit.add_argument("--name", help="the Submission's name (default: <scenario>-<random>)")
+    submit.add_argument("--wait", action="store_true", help="wait until every job is finished, then show them")
+    submit.add_argument("--timeout", type=float, default=600)
+    submit.set_defaults(run=cmd_submit)
+    jobs = commands.add_parser("jobs", help="list jobs (of one submission) with their statuses and times")
+    jobs.add_argument("submission", nargs="?")
+    jobs.set_defaults(run=cmd_jobs)
+    cancel = commands.add_parser("cancel", help="cancel a job (Taipy's rules) and print the outcome")
+    cancel.add_argument("job")
+    cancel.add_argument("--terminate", action="store_true", help="also stop a RUNNING job's pod (ends CANCELED)")
+    cancel.add_argument("--timeout", type=float, default=30)
+    cancel.set_defaults(run=cmd_cancel)
+    delete = commands.add_parser("delete", help="delete a finished job (or any job with --force)")
+    delete.add_argument("job")
+    delete.add_argument("--force", action="store_true")
+    delete.set_defaults(run=cmd_delete)
+    manifests = commands.add_parser("manifests", help="print the CRDs and the admission policy (kubectl apply -f -)")
+    manifests.set_defaults(run=cmd_manifests)
+    operator = commands.add_parser("operator", help="run the operator (configured by TAIPOD_* variables)")
+    operator.set_defaults(run=cmd_operator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "taipod") -> int:
+    args = _parser(prog).parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except ApiError as error:
+        print(f"{prog}: {error.body.get('message') or error}", file=sys.stderr)
+        return 1
+    return result
+
+
+def kubectl_plugin() -> int:
+    return main(prog="kubectl taipod")
