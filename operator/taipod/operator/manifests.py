@@ -86,7 +86,7 @@ def data_node_owner(scenario: str, scenario_spec: Mapping[str, Any], dn: DataNod
 
 
 def data_node_url(config: OperatorConfig, scenario: ScenarioRecord, dn: DataNodeDef) -> str:
-    spec_dn: Mapping[str, Any] = next((d for d in scenario.spec.get("dataNodes") or [] if d.get("name") == dn.name), {})
+    spec_dn: Mapping[str, Any] = scenario.dn_specs.get(dn.name, {})
     return resolve_url(
         config.storage_url,
         scenario.namespace,
@@ -162,7 +162,7 @@ def batch_job(
             "url": data_node_url(config, scenario, dn),
         }
         if with_default:
-            spec_dn = next(d for d in scenario.spec.get("dataNodes") or [] if d.get("name") == dn_name)
+            spec_dn = scenario.dn_specs[dn_name]
             entry["hasDefault"] = spec_dn.get("defaultData") is not None
             entry["default"] = spec_dn.get("defaultData")
         return entry

@@ -132,11 +132,15 @@ class ScenarioRecord:
     data_nodes: Mapping[str, Mapping[str, Any]] = field(compare=False)
     status: Mapping[str, Any] = field(compare=False)
     deleting: bool = False
+    # The spec's data nodes and tasks by name: lookups per job must not scan a 5,000-task list.
+    dn_specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    task_specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
 
 
 def scenario_record(body: Mapping[str, Any]) -> ScenarioRecord:
     meta = _meta(body)
     status = body.get("status") or {}
+    spec = body.get("spec") or {}
     return ScenarioRecord(
         namespace=meta.get("namespace", ""),
         name=meta.get("name", ""),
@@ -144,10 +148,12 @@ def scenario_record(body: Mapping[str, Any]) -> ScenarioRecord:
         rv=resource_version(body),
         generation=int(meta.get("generation") or 1),
         created_at=_created(body),
-        spec=dict(body.get("spec") or {}),
+        spec=dict(spec),
         data_nodes=dict(status.get("dataNodes") or {}),
         status={k: v for k, v in status.items() if k != "dataNodes"},
         deleting=bool(meta.get("deletionTimestamp")),
+        dn_specs={str(d.get("name")): d for d in spec.get("dataNodes") or []},
+        task_specs={str(t.get("name")): t for t in spec.get("tasks") or []},
     )
 
 
