@@ -32,8 +32,8 @@ demo: setup  ## the main job: cluster (if none configured), install taipod, run 
 	$(PY) examples/demo.py
 
 lint: setup  ## ruff and mypy (strict)
-	$(VENV)/bin/ruff check operator tests
-	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/ruff check operator tests examples
+	$(VENV)/bin/ruff format --check operator tests examples --exclude examples/sdk  # the documentation's code, verbatim
 	$(VENV)/bin/mypy
 
 unit: setup  ## the tests that need no cluster

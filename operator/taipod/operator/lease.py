@@ -65,14 +65,13 @@ class PresenceLease:
                         raise
 
     def release(self) -> None:
+        """Say "no longer served" by dropping the holder (the Lease itself may belong to the Helm release, and the
+        chart grants only ``patch`` on it)."""
         for namespace in self.namespaces:
             try:
-                self.api.request("DELETE", self._path(namespace, LEASE_NAME))
-            except ApiError as error:
-                if error.status != 404:
-                    log.warning("could not delete lease in %s: %s", namespace, error)
-            except Exception as error:
-                log.warning("could not delete lease in %s: %s", namespace, error)
+                self.api.merge_patch(self._path(namespace, LEASE_NAME), {"spec": {"holderIdentity": None}})
+            except Exception as error:  # shutting down: best effort
+                log.warning("could not release the lease in %s: %s", namespace, error)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
