@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Mapping
@@ -104,6 +105,10 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         namespaces = list(state.config.namespaces) or [os.environ.get("POD_NAMESPACE", "default")]
         serves = ",".join(state.config.namespaces) or "*"
         state.lease = PresenceLease(state.api, namespaces, serves, state.config.lease_seconds)
+        try:  # held before the operator reports ready, so an SDK sees it as soon as start() returns
+            await asyncio.get_running_loop().run_in_executor(None, state.lease.renew)
+        except Exception as error:
+            log.warning("could not take the presence lease yet: %s", error)
         state.lease.start()
         log.info("taipod operator started (namespaces: %s)", serves)
 

@@ -1,0 +1,252 @@
+"""A data node of a scenario: its state (from the Scenario status) and its value (``read``/``write``).
+
+The value lives at ``status.dataNodes.<dn>.url`` (an fsspec URL); small JSON values are also inline in the status,
+so ``read()`` needs no access to the storage for them. ``write()`` stores the value with ``taipod.storage`` and
+records the edit in the Scenario status, which is what the operator reads to unblock jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from taipod import storage
+from taipod.core.readiness import DataNodeState, is_ready_for_reading, is_valid
+from taipod.core.status import Scope
+from taipod.sdk import freshness, names, settings
+from taipod.sdk.errors import ConfigurationError, StorageUnreachableError
+from taipod.sdk.manifest import inline_value
+
+if TYPE_CHECKING:
+    from taipod.core.dag import DataNodeDef
+    from taipod.sdk.scenario import Scenario
+
+__all__ = ["DataNode", "NoData"]
+
+_log = logging.getLogger("taipod")
+
+
+class NoData(Exception):
+    """``read_or_raise()`` of a data node that was never written (Taipy's ``NoData``)."""
+
+
+class DataNode:
+    """A view of one data node of a scenario; every state getter re-reads the Scenario."""
+
+    def __init__(self, scenario: Scenario, spec: dict[str, Any]) -> None:
+        self._scenario = scenario
+        self._spec = spec
+
+    # -- identity and configuration --------------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return names.entity_id("DATANODE", self.config_id, self._scenario.id)
+
+    @property
+    def config_id(self) -> str:
+        return str(self._spec["name"])
+
+    @property
+    def name(self) -> str:
+        return self.config_id
+
+    @property
+    def storage_type(self) -> str:
+        return str(self._spec.get("storageType", "pickle"))
+
+    @property
+    def scope(self) -> Scope:
+        return Scope[str(self._spec.get("scope", "SCENARIO"))]
+
+    @property
+    def validity_period(self) -> timedelta | None:
+        seconds = self._spec.get("validityPeriodSeconds")
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    @property
+    def owner_id(self) -> str | None:
+        """The scenario for a SCENARIO data node; None for GLOBAL (as in Taipy), the cycle for CYCLE."""
+        if self.scope is Scope.GLOBAL:
+            return None
+        if self.scope is Scope.CYCLE:
+            return self._scenario.cycle or "default"
+        return self._scenario.id
+
+    @property
+    def parent_ids(self) -> set[str]:
+        """The ids of the scenario's tasks that read or write it."""
+        return {
+            task.id
+            for task in self._scenario.tasks.values()
+            if self.config_id in task.input or self.config_id in task.output
+        }
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        if "defaultData" in self._spec:
+            props["default_data"] = self._spec["defaultData"]
+        if self._spec.get("path") is not None:
+            props["path"] = self._spec["path"]
+        return props
+
+    def _def(self) -> DataNodeDef:
+        from taipod.core.dag import DataNodeDef  # noqa: PLC0415 (typing-only import at module level)
+
+        return DataNodeDef(
+            name=self.config_id,
+            storage_type=self.storage_type,
+            scope=self.scope,
+            validity_period=self.validity_period,
+            has_default_data="defaultData" in self._spec,
+        )
+
+    # -- state (re-read) --------------------------------------------------------------------------------------------
+    def _status(self) -> dict[str, Any]:
+        """This data node's entry in the Scenario status; for a GLOBAL or CYCLE node, merged over the scenarios
+        sharing it (each records its own writes): the latest write, locked if any of them holds a lock."""
+        if self.scope is Scope.SCENARIO:
+            return dict((self._scenario._fresh_status().get("dataNodes") or {}).get(self.config_id) or {})
+        entries = self._scenario._shared_entries(self.config_id, self.scope.name)
+        written = [e for e in entries if e.get("lastEditDate")]
+        merged = dict(max(written, key=lambda e: names.parse_time(str(e["lastEditDate"])))) if written else {}
+        locked = [e for e in entries if e.get("editInProgress")]
+        if locked:
+            merged["editInProgress"] = True
+            merged["editor"] = locked[0].get("editor")
+        else:
+            merged.pop("editInProgress", None)
+            merged.pop("editor", None)
+        return merged
+
+    @staticmethod
+    def _state_of(status: dict[str, Any]) -> DataNodeState:
+        edit = status.get("lastEditDate")
+        return DataNodeState(
+            last_edit_date=names.parse_time(edit) if edit else None,
+            edit_in_progress=bool(status.get("editInProgress")),
+            editor_job=status.get("editor"),
+        )
+
+    @property
+    def last_edit_date(self) -> datetime | None:
+        return self._state_of(self._status()).last_edit_date
+
+    @property
+    def edit_in_progress(self) -> bool:
+        return bool(self._status().get("editInProgress"))
+
+    @property
+    def editor_id(self) -> str | None:
+        """The job holding the edit lock, if any."""
+        editor = self._status().get("editor")
+        return None if editor is None else str(editor)
+
+    @property
+    def job_ids(self) -> list[str]:
+        """The job that wrote the current value (taipod keeps the last writer only)."""
+        job = self._status().get("lastEditJob")
+        return [str(job)] if job else []
+
+    @property
+    def url(self) -> str | None:
+        """Where the value is stored (an fsspec URL), once known."""
+        url = self._status().get("url")
+        return None if url is None else str(url)
+
+    path = url
+
+    @property
+    def expiration_date(self) -> datetime | None:
+        edit = self.last_edit_date
+        if edit is None:
+            return None
+        period = self.validity_period
+        return edit + period if period is not None else datetime.max.replace(tzinfo=UTC)
+
+    @property
+    def is_ready_for_reading(self) -> bool:
+        return is_ready_for_reading(self._state_of(self._status()))
+
+    @property
+    def is_valid(self) -> bool:
+        return is_valid(self._def(), self._state_of(self._status()), datetime.now(UTC))
+
+    # -- value ------------------------------------------------------------------------------------------------------
+    def read_or_raise(self) -> Any:
+        """The value; raises ``NoData`` if the data node was never written."""
+        status = self._status()
+        if not status.get("lastEditDate") and "value" not in status:
+            raise NoData(f"data node {self.id} from config {self.config_id!r} has never been written")
+        if "value" in status:
+            value = status["value"]
+            return storage.as_if_written(self.storage_type, value) if self.storage_type in ("csv", "parquet") else value
+        url = status.get("url")
+        if not url:
+            raise NoData(f"data node {self.id} was written but its storage URL is not recorded yet")
+        try:
+            return storage.read(str(url), self.storage_type)
+        except (OSError, ImportError) as exc:
+            raise StorageUnreachableError(
+                f"cannot read data node {self.config_id!r} of scenario {self._scenario.id!r} at {url}: {exc}. "
+                "Fix: read it where the storage is reachable (in a task, or with access to the operator's storage: "
+                "the same local directory, or S3 credentials), or keep the value small and JSON so that it is "
+                "recorded in the Scenario status"
+            ) from exc
+
+    def read(self) -> Any:
+        """The value, or None (with a warning, as in Taipy) if the data node was never written."""
+        try:
+            return self.read_or_raise()
+        except NoData:
+            _log.warning(
+                "Data node %s from config %s is being read but has never been written.", self.id, self.config_id
+            )
+            return None
+
+    def _storage_url(self, status: dict[str, Any]) -> str:
+        if status.get("url"):
+            return str(status["url"])
+        root = settings.current().resolved_storage_url()
+        if not root:
+            raise ConfigurationError(
+                f"cannot write data node {self.config_id!r}: its storage URL is not recorded yet and no storage root "
+                "is configured. Fix: set TAIPOD_STORAGE_URL (or Config.configure_cluster(storage_url=...)) to the "
+                "operator's storage root, e.g. file:///var/lib/taipod/data or s3://bucket/prefix"
+            )
+        if self.scope is Scope.GLOBAL:
+            owner = "_global"
+        elif self.scope is Scope.CYCLE:
+            owner = f"_cycle_{self._scenario.cycle or 'default'}"
+        else:
+            owner = self._scenario.id
+        return storage.resolve_url(
+            root, self._scenario.namespace, owner, self.config_id, self.storage_type, self._spec.get("path")
+        )
+
+    def write(self, data: Any, job_id: str | None = None, **kwargs: Any) -> None:
+        """Store ``data`` and record the edit in the Scenario status (the operator then unblocks waiting jobs)."""
+        del job_id, kwargs  # Taipy's editor/comment bookkeeping: taipod records the last edit only
+        status = self._status()
+        url = self._storage_url(status)
+        try:
+            storage.write(url, self.storage_type, data)
+        except (OSError, ImportError) as exc:
+            raise StorageUnreachableError(
+                f"cannot write data node {self.config_id!r} of scenario {self._scenario.id!r} at {url}: {exc}. "
+                "Fix: write it where the operator's storage is reachable (the same local directory, or S3 "
+                "credentials), or set TAIPOD_STORAGE_URL to a root this process can write"
+            ) from exc
+        small, value = inline_value(data) if self.storage_type in ("pickle", "json") else (False, None)
+        self._scenario._record_edit(self.config_id, url, datetime.now(UTC), small, value)
+        freshness.changed()
+
+    def __repr__(self) -> str:
+        return f"DataNode({self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DataNode) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
