@@ -207,8 +207,8 @@ def test_deleting_a_running_pod_stops_its_process(
         ),
     )
     kube.wait_pod_phase(namespace, "sleeper", {"Running"})
-    if cluster.is_local:
-        assert _host_processes(f"sleep {seconds}$")
+    if cluster.is_local:  # Running is reported once the container's shim runs; its exec of `sleep` follows
+        wait_until(lambda: _host_processes(f"sleep {seconds}$"), 10, f"process `sleep {seconds}`")
     kubectl("delete", "pod", "sleeper", "--wait=false")
     wait_until(lambda: kube.gone(lambda: kube.pod(namespace, "sleeper")), 5 + 10, "pod sleeper removed")
     if cluster.is_local:
