@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config import kube_config
 
 import taipod as tp
 from taipod import Config
@@ -48,6 +49,10 @@ def kubeconfig(tmp_path: Path, server: str = "https://127.0.0.1:1", namespace: s
 
 def test_no_cluster_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    for variable in ("KUBECONFIG", "TAIPOD_TEST_KUBECONFIG", "KUBERNETES_SERVICE_HOST"):
+        monkeypatch.delenv(variable, raising=False)  # the suite may run against a cluster named by KUBECONFIG
+    # The client reads KUBECONFIG once, at import: point its default at the empty home too.
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / ".kube" / "config"))
     with pytest.raises(tp.ClusterUnreachableError, match=r"no Kubernetes cluster is configured.*Fix"):
         tp.get_jobs()
 

@@ -201,13 +201,14 @@ class DataNodeStatus(_Status):
     last_edit_date: str | None = Field(None, alias="lastEditDate", description="Last write, RFC 3339 with µs.")
     edit_in_progress: bool | None = Field(None, alias="editInProgress")
     editor: str | None = Field(None, description="The Job holding the edit lock.")
-    url: str | None = Field(None, description="Where the value is stored.")
+    url: str | None = Field(
+        None, description="Not stored by the operator: derived from status.storageRoot and the spec (SDK: dn.url)."
+    )
     value: Any = Field(
         None,
         description="The value, when small and JSON-serialisable.",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
-    editor_job: str | None = Field(None, alias="lastEditJob", description="The Job that wrote the value last.")
 
 
 class ScenarioStatus(_Status):
@@ -215,6 +216,7 @@ class ScenarioStatus(_Status):
     message: str | None = None
     problems: list[SpecProblem] | None = Field(None, max_length=100)
     tasks: int | None = None
+    storage_root: str | None = Field(None, alias="storageRoot", description="fsspec root of the data-node values.")
     data_nodes: dict[str, DataNodeStatus] | None = Field(
         None, alias="dataNodes", json_schema_extra={"x-kubernetes-map-type": "atomic"}
     )

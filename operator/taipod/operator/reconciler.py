@@ -460,9 +460,11 @@ class Reconciler:
                 if _small_json(value):
                     entry["value"] = value
             holders = plan.locks.get(dn.name)
-            entry["editInProgress"] = bool(holders)
+            entry["editInProgress"] = True if holders else None
             entry["editor"] = holders[0] if holders else None
-            entry["url"] = manifests.data_node_url(self.config, scenario, dn)
+            # Derivable fields are not stored (the URL follows from status.storageRoot and the spec): with
+            # thousands of data nodes every byte per entry counts against etcd's request limit.
+            entry["url"] = entry["lastEditJob"] = None
             desired[dn.name] = entry  # None values delete keys in a merge patch
         status: dict[str, Any] = {}
         # Only the entries that changed: a merge patch merges the map key by key, and a 5,000-node map is large.
@@ -656,7 +658,7 @@ def _small_json(value: Any) -> bool:
 
 
 def _written(write: DataNodeWrite) -> dict[str, Any]:
-    entry: dict[str, Any] = {"lastEditDate": format_time(write.at), "lastEditJob": write.job, "value": None}
+    entry: dict[str, Any] = {"lastEditDate": format_time(write.at), "value": None}
     if write.has_value and _small_json(write.value):
         entry["value"] = write.value
     return entry

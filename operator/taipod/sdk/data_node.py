@@ -104,6 +104,30 @@ class DataNode:
 
     # -- state (re-read) --------------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
+        """This data node's entry in the Scenario status, with its storage URL (derived from the scenario's
+        ``storageRoot`` when the operator did not store it, to keep large scenarios small)."""
+        entry = self._entry()
+        if not entry.get("url"):
+            root = self._scenario._fresh_status().get("storageRoot") or settings.current().resolved_storage_url()
+            if root:
+                entry["url"] = storage.resolve_url(
+                    str(root),
+                    self._scenario.namespace,
+                    self._owner(),
+                    self.config_id,
+                    self.storage_type,
+                    self._spec.get("path"),
+                )
+        return entry
+
+    def _owner(self) -> str:
+        if self.scope is Scope.GLOBAL:
+            return "_global"
+        if self.scope is Scope.CYCLE:
+            return f"_cycle_{self._scenario.cycle or 'default'}"
+        return str(self._scenario.id)
+
+    def _entry(self) -> dict[str, Any]:
         """This data node's entry in the Scenario status; for a GLOBAL or CYCLE node, merged over the scenarios
         sharing it (each records its own writes): the latest write, locked if any of them holds a lock."""
         if self.scope is Scope.SCENARIO:
@@ -145,7 +169,8 @@ class DataNode:
 
     @property
     def job_ids(self) -> list[str]:
-        """The job that wrote the current value (taipod keeps the last writer only)."""
+        """The job that wrote the current value, when recorded. The operator does not record writers (it keeps the
+        Scenario small enough for thousands of data nodes), so this is empty unless another tool recorded one."""
         job = self._status().get("lastEditJob")
         return [str(job)] if job else []
 
@@ -215,14 +240,8 @@ class DataNode:
                 "is configured. Fix: set TAIPOD_STORAGE_URL (or Config.configure_cluster(storage_url=...)) to the "
                 "operator's storage root, e.g. file:///var/lib/taipod/data or s3://bucket/prefix"
             )
-        if self.scope is Scope.GLOBAL:
-            owner = "_global"
-        elif self.scope is Scope.CYCLE:
-            owner = f"_cycle_{self._scenario.cycle or 'default'}"
-        else:
-            owner = self._scenario.id
         return storage.resolve_url(
-            root, self._scenario.namespace, owner, self.config_id, self.storage_type, self._spec.get("path")
+            root, self._scenario.namespace, self._owner(), self.config_id, self.storage_type, self._spec.get("path")
         )
 
     def write(self, data: Any, job_id: str | None = None, **kwargs: Any) -> None:
