@@ -43,5 +43,9 @@ test: lint  ## lint, then the whole suite against the local cluster (or the one 
 	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build; fi
 	$(VENV)/bin/pytest
 
+.PHONY: bench
+bench: setup  ## benchmarks of issue 6 on a cluster of their own, not part of `make test` (BENCH_ARGS="--only latency")
+	$(PY) -m tests.bench $(BENCH_ARGS)
+
 clean:  ## remove the venv and caches in the repository (not the binary cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
