@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import re
@@ -167,7 +168,8 @@ def install_taipod(cluster: LocalCluster, api: Api) -> None:
         capture_output=True,
     )
     for plural in ("scenarios", "submissions", "jobs"):
-        wait_until(lambda plural=plural: api.get(f"/apis/{GROUP}/{VERSION}/{plural}?limit=1"), 60, f"{plural} served")
+        path = f"/apis/{GROUP}/{VERSION}/{plural}?limit=1"
+        wait_until(functools.partial(api.get, path), 60, f"{plural} served")
 
 
 def operator_kubeconfig(cluster: LocalCluster, api: Api) -> Path:
@@ -354,8 +356,16 @@ class OperatorProcess:
     """``python -m taipod.operator`` in its own process, configured by environment as the chart configures it."""
 
     def __init__(
-        self, kubeconfig: Path, namespaces: list[str], log_path: Path, *, kwok: bool, storage_url: str
+        self,
+        kubeconfig: Path,
+        namespaces: list[str],
+        log_path: Path,
+        *,
+        kwok: bool,
+        storage_url: str,
+        module: str = "taipod.operator",
     ) -> None:
+        self.module = module
         self.kubeconfig = kubeconfig
         self.namespaces = namespaces
         self.log_path = log_path
@@ -386,7 +396,7 @@ class OperatorProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as sink:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "taipod.operator"],
+                [sys.executable, "-m", self.module],
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,

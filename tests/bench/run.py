@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="keep kube-controller-manager's and kube-scheduler's default client rate limits (20 and 50 QPS)",
     )
+    parser.add_argument(
+        "--operator-module",
+        default="taipod.operator",
+        help="run the operator as python -m MODULE (A/B experiments with a patched operator on PYTHONPATH)",
+    )
     parser.add_argument("--repeat-baseline", action="store_true", help="measure the plain-Jobs baseline twice")
     parser.add_argument("--latency-timeout", type=float, default=300)
     parser.add_argument("--throughput-timeout", type=float, default=600)

@@ -104,6 +104,7 @@ class Bench:
             self.run_dir / "logs" / f"operator-{name}.log",
             kwok=kwok,
             storage_url=f"file://{storage}",
+            module=self.args.operator_module,
         )
         return op.start(self.api)
 
@@ -434,7 +435,10 @@ def _size(obj: Any) -> int:
     return len(json.dumps(obj, separators=(",", ":")))
 
 
-_CRD_DEFAULTS = {"dataNodes": {"scope": "SCENARIO", "storageType": "pickle"}, "tasks": {"skippable": False}}
+_CRD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dataNodes": {"scope": "SCENARIO", "storageType": "pickle"},
+    "tasks": {"skippable": False},
+}
 
 
 def object_sizes(api: Api, namespace: str) -> tuple[dict[str, tuple[int, str]], str]:
