@@ -40,6 +40,7 @@ from tests.bench.harness import (
 )
 
 from localkube.kubeclient import ApiError
+from taipod.api import datanodes
 
 KIB = 1024
 
@@ -459,10 +460,16 @@ def object_sizes(api: Api, namespace: str) -> tuple[dict[str, tuple[int, str]], 
                         if key in _CRD_DEFAULTS
                     }
                     defaults = _size(spec) - _size({**spec, **bare})
+                    packed = str(status.get("dataNodesPacked") or "")
+                    data_nodes = (
+                        f"status.dataNodesPacked {len(packed) / KIB:.0f} KiB ("
+                        f"{_size(datanodes.entries(status)) / KIB:.0f} KiB unpacked)"
+                        if packed
+                        else f"status.dataNodes {_size(status.get('dataNodes') or {}) / KIB:.0f} KiB"
+                    )
                     parts = (
-                        f"spec {_size(spec) / KIB:.0f} KiB (of which {defaults / KIB:.0f} KiB are fields the CRD "
-                        f"defaults: scope, storageType, skippable), status.dataNodes "
-                        f"{_size(status.get('dataNodes') or {}) / KIB:.0f} KiB, managedFields "
+                        f"spec {_size(spec) / KIB:.0f} KiB (of which {defaults / KIB:.0f} KiB are fields defaulted "
+                        f"by the API server: scope, storageType, skippable), {data_nodes}, managedFields "
                         f"{_size(item['metadata'].get('managedFields') or []) / KIB:.1f} KiB"
                     )
     return largest, parts
@@ -698,8 +705,6 @@ def _fill_jobs(bench: Bench, ns: str, n: int) -> None:
     status = {
         "status": "COMPLETED",
         "history": [{"status": name, "at": at.format(k)} for k, name in enumerate(STEPS)],
-        "submittedAt": at.format(0),
-        "pendingAt": at.format(1),
         "runAt": at.format(2),
         "finishedAt": at.format(3),
         "duration": "1.0s",
@@ -714,7 +719,6 @@ def _fill_jobs(bench: Bench, ns: str, n: int) -> None:
                 "observedGeneration": 1,
             }
         ],
-        "observedGeneration": 1,
     }
 
     def finish(i: int) -> None:  # a status like the operator's, so objects have their real size

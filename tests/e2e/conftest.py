@@ -17,7 +17,7 @@ import yaml
 from tests.conftest import ClusterHandle
 from tests.k8s_helpers import Kube, wait_until
 
-from taipod.api import admission
+from taipod.api import admission, datanodes
 from taipod.operator.embedded import EmbeddedOperator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ class Taipod:
         return self.get("submissions", submission)
 
     def data_node(self, scenario: str, name: str) -> dict[str, Any]:
-        return ((self.get("scenarios", scenario).get("status") or {}).get("dataNodes") or {}).get(name) or {}
+        return datanodes.entries(self.get("scenarios", scenario).get("status") or {}).get(name) or {}
 
 
 @pytest.fixture

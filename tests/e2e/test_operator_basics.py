@@ -22,7 +22,8 @@ def test_double_scenario_completes_with_42_and_ordered_times(taipod: Taipod, ope
     job = taipod.wait_jobs(sub, {"double": "COMPLETED"})["double"]
     assert taipod.data_node("doubling", "output")["value"] == 42
     status = job["status"]
-    times = [parse_time(status[k]) for k in ("submittedAt", "pendingAt", "runAt", "finishedAt")]
-    assert times == sorted(times)
     assert [h["status"] for h in status["history"]] == ["SUBMITTED", "PENDING", "RUNNING", "COMPLETED"]
+    times = [parse_time(h["at"]) for h in status["history"]]
+    assert times == sorted(times)
+    assert (status["runAt"], status["finishedAt"]) == (status["history"][2]["at"], status["history"][3]["at"])
     assert taipod.wait_submission(sub, "COMPLETED")["status"]["finished"] == "1/1"

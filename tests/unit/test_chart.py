@@ -131,6 +131,7 @@ def test_default_values_serve_every_namespace_with_a_pvc() -> None:
         "TAIPOD_STORAGE_CLASS": "",
         "TAIPOD_STORAGE_SECRET": "",
         "TAIPOD_IMAGE_PULL_GRACE_SECONDS": "120",
+        "TAIPOD_EVENTS": "warnings",
         "TAIPOD_LIVENESS_ENDPOINT": "http://0.0.0.0:8080/healthz",
     }
 

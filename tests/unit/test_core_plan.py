@@ -269,3 +269,28 @@ def test_termination_message_parsing() -> None:
     assert parse_termination_message("plain text").raw == "plain text"
     ok = parse_termination_message('{"ok": true, "outputs": {"a": {"value": [1]}, "b": {}}}')
     assert ok.ok is True and dict(ok.values) == {"a": [1]}
+
+
+def test_two_failed_roots_abandon_their_shared_dependents_once_naming_the_first() -> None:
+    # p -> (l, r) both FAILED; l and r feed j; j feeds k: j and k are abandoned once, with the first root named.
+    dag = build_dag(
+        [DataNodeDef("p", has_default_data=True), *(DataNodeDef(n) for n in ("l", "r", "j", "k"))],
+        [
+            TaskDef("left", "len", ("p",), ("l",)),
+            TaskDef("right", "len", ("p",), ("r",)),
+            TaskDef("join", "len", ("l", "r"), ("j",)),
+            TaskDef("last", "len", ("j",), ("k",)),
+        ],
+    )
+    jobs = [
+        job("left", Status.SUBMITTED, Status.PENDING, Status.FAILED),
+        job("right", Status.SUBMITTED, Status.PENDING, Status.FAILED),
+        job("join", Status.SUBMITTED, Status.BLOCKED),
+        job("last", Status.SUBMITTED, Status.BLOCKED),
+    ]
+    subs = [SubmissionFacts("s1", T0, ("left", "right", "join", "last"), True)]
+    plan = plan_scenario(ScenarioFacts(dag, {"p": WRITTEN}, {}, subs, jobs), NOW)
+    for name in ("s1-join", "s1-last"):
+        (transition,) = plan.job_changes[name].transitions
+        assert (transition.status, transition.reason) == (Status.ABANDONED, "upstream job s1-left failed")
+    assert plan.submissions["s1"].status is SubmissionStatus.FAILED

@@ -97,9 +97,9 @@ def test_status_patch_is_conditional_and_keeps_every_transition() -> None:
     assert patch["metadata"] == {"resourceVersion": "12"}
     status = patch["status"]
     assert [h["status"] for h in status["history"]] == ["SUBMITTED", "PENDING", "RUNNING"]
-    assert status["submittedAt"] == "2026-01-01T11:59:59.123456Z"
-    assert status["runAt"] == status["pendingAt"] == "2026-01-01T12:00:00.000000Z"
-    assert status["status"] == "RUNNING" and status["finishedAt"] is None
+    assert status["history"][0]["at"] == "2026-01-01T11:59:59.123456Z"
+    assert status["runAt"] == status["history"][1]["at"] == "2026-01-01T12:00:00.000000Z"
+    assert status["status"] == "RUNNING" and status["finishedAt"] is None and status["conditions"] is None
 
 
 def test_failed_patch_carries_stacktrace_with_the_status() -> None:

@@ -64,7 +64,7 @@ def test_a_job_without_status_is_submitted() -> None:
 
 def test_history_fallback_without_history() -> None:
     body = job_body("j3", [])
-    body["status"] = {"status": "COMPLETED", "submittedAt": t(0), "runAt": t(1), "finishedAt": t(3)}
+    body["status"] = {"status": "COMPLETED", "runAt": t(1), "finishedAt": t(3)}
     assert [tr.status for tr in parse_history(body)] == [Status.SUBMITTED, Status.COMPLETED]
 
 

@@ -64,6 +64,12 @@ class _Status(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+def _no_crd_default(schema: dict[str, Any]) -> None:
+    """Keep a default out of the CRD: the API server would store it in every list item (a 5,000-task scenario
+    grew by 293 KiB), while the operator and the SDK apply the same default when they read the spec."""
+    schema.pop("default", None)
+
+
 def _name(description: str) -> Any:
     return Field(description=description, min_length=1, max_length=50, pattern=NAME_PATTERN)
 
@@ -73,12 +79,16 @@ class DataNodeSpec(_Spec):
 
     name: str = _name("Name of the data node, a Python identifier; tasks refer to it in inputs and outputs.")
     storage_type: Literal["pickle", "json", "csv", "parquet"] = Field(
-        "pickle", alias="storageType", description="How the value is stored: pickle (default), json, csv or parquet."
+        "pickle",
+        alias="storageType",
+        description="How the value is stored: pickle (default), json, csv or parquet.",
+        json_schema_extra=_no_crd_default,
     )
     scope: Literal["SCENARIO", "CYCLE", "GLOBAL"] = Field(
         "SCENARIO",
         description="SCENARIO (one per scenario, the default), CYCLE (shared by the scenarios of the same "
         "spec.cycle) or GLOBAL (shared by every scenario of the namespace).",
+        json_schema_extra=_no_crd_default,
     )
     validity_period_seconds: int | None = Field(
         None,
@@ -143,7 +153,9 @@ class TaskSpec(_Spec):
         json_schema_extra={"items": {"type": "string", "maxLength": 50}},
     )
     skippable: bool = Field(
-        False, description="Skip the task when its outputs are valid and newer than its inputs (Taipy's rule)."
+        False,
+        description="Skip the task when its outputs are valid and newer than its inputs (Taipy's rule); default false.",
+        json_schema_extra=_no_crd_default,
     )
     pickled: PickledFunction | None = Field(
         None, description="Set by the SDK for a function that is not importable in the image (shipped by value)."
@@ -218,7 +230,16 @@ class ScenarioStatus(_Status):
     tasks: int | None = None
     storage_root: str | None = Field(None, alias="storageRoot", description="fsspec root of the data-node values.")
     data_nodes: dict[str, DataNodeStatus] | None = Field(
-        None, alias="dataNodes", json_schema_extra={"x-kubernetes-map-type": "atomic"}
+        None,
+        alias="dataNodes",
+        description="Each data node's last edit, lock and small value; absent when packed in dataNodesPacked.",
+        json_schema_extra={"x-kubernetes-map-type": "atomic"},
+    )
+    data_nodes_packed: str | None = Field(
+        None,
+        alias="dataNodesPacked",
+        description="The dataNodes map as zlib-compressed JSON in base64, used instead of it once it passes 64 KiB "
+        "(thousands of data nodes) to keep the Scenario well under etcd's size limit. The SDK reads both forms.",
     )
     conditions: list[Condition] | None = None
     observed_generation: int | None = Field(None, alias="observedGeneration")
@@ -269,12 +290,13 @@ class BatchJobRef(_Status):
 
 class JobStatus(_Status):
     status: StatusName | None = None
-    history: list[TransitionRecord] | None = Field(None, max_length=20)
-    submitted_at: str | None = Field(None, alias="submittedAt")
-    blocked_at: str | None = Field(None, alias="blockedAt")
-    pending_at: str | None = Field(None, alias="pendingAt")
-    run_at: str | None = Field(None, alias="runAt")
-    finished_at: str | None = Field(None, alias="finishedAt")
+    history: list[TransitionRecord] | None = Field(
+        None,
+        max_length=20,
+        description="Every status the job took and when: the submitted, blocked and pending times are here.",
+    )
+    run_at: str | None = Field(None, alias="runAt", description="When it started RUNNING (also in the history).")
+    finished_at: str | None = Field(None, alias="finishedAt", description="When it finished (also in the history).")
     duration: str | None = Field(None, description="Execution duration, for display: '2.1s'.")
     reason: str | None = None
     message: str | None = Field(None, max_length=4096)
@@ -287,5 +309,4 @@ class JobStatus(_Status):
     cancel_request: str | None = Field(
         None, alias="cancelRequest", description="The cancel request (annotation value) the outcome answers."
     )
-    conditions: list[Condition] | None = None
-    observed_generation: int | None = Field(None, alias="observedGeneration")
+    conditions: list[Condition] | None = Field(None, description="Finished, once the job is.")

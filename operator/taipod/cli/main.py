@@ -53,7 +53,7 @@ def _table(jobs: Sequence[dict[str, Any]]) -> str:
                 job["metadata"]["name"],
                 job["spec"]["task"],
                 status.get("status", "SUBMITTED"),
-                (status.get("submittedAt") or "")[11:23],
+                ((status.get("history") or [{}])[0].get("at") or "")[11:23],
                 (status.get("runAt") or "")[11:23],
                 (status.get("finishedAt") or "")[11:23],
                 status.get("duration") or "",

@@ -306,13 +306,18 @@ class _Pass:
         job whose cancel was handled, are ABANDONED. Deriving it each pass (rather than only when the failure or
         cancel is seen) means a lost write, or a cancel request landing on a dependent meanwhile, cannot leave a
         dependent waiting forever."""
+        views: list[JobView] | None = None
         for name in sorted(self.jobs):
             status = self.status[name]
             canceled = self.jobs[name].cancel_handled and status in (Status.RUNNING, Status.COMPLETED, Status.SKIPPED)
             if status not in (Status.FAILED, Status.CANCELED) and not canceled:
                 continue
             cause = "failed" if status is Status.FAILED else "was canceled"
-            for dependent in sorted(abandon_on_failure(self.view(name), self.views())):
+            # The views are taken once per pass (not per failed job: that was quadratic). A dependent abandoned
+            # meanwhile still looks not started in them, so a later search goes through it and reaches only jobs
+            # the first search reached: the same set; `move` keeps the first reason.
+            views = self.views() if views is None else views
+            for dependent in sorted(abandon_on_failure(self.view(name), views)):
                 self.move(dependent, Status.ABANDONED, f"upstream job {name} {cause}")
                 self._stop(dependent)
 

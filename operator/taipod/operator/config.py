@@ -11,7 +11,7 @@ from typing import Any
 
 from taipod._version import __version__
 
-__all__ = ["OperatorConfig"]
+__all__ = ["EVENT_LEVELS", "OperatorConfig"]
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -37,6 +37,18 @@ def _json(env: Mapping[str, str], key: str, kind: type[Any], default: Any) -> An
     return value
 
 
+EVENT_LEVELS = ("warnings", "all", "none")
+
+
+def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ValueError(f"{key}={raw!r} is not one of {', '.join(choices)}: set it to one of them")
+    return raw
+
+
 @dataclass(frozen=True)
 class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: every namespace
@@ -54,6 +66,10 @@ class OperatorConfig:
     # Where task pods may run (e.g. a node pool): merged into every task pod's spec.
     task_node_selector: Mapping[str, str] = field(default_factory=dict)
     task_tolerations: tuple[Mapping[str, Any], ...] = ()
+    # Which Kubernetes Events to post: "warnings" (failures, abandons, invalid specs), "all" (every transition),
+    # or "none". Every transition is in the Job's status.history anyway; an Event per transition is three more
+    # writes per job to the API server, which is what limits throughput at scale.
+    events: str = "warnings"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -73,4 +89,5 @@ class OperatorConfig:
             liveness_endpoint=env.get("TAIPOD_LIVENESS_ENDPOINT", defaults.liveness_endpoint) or None,
             task_node_selector=_json(env, "TAIPOD_TASK_NODE_SELECTOR", dict, {}),
             task_tolerations=tuple(_json(env, "TAIPOD_TASK_TOLERATIONS", list, [])),
+            events=_choice(env, "TAIPOD_EVENTS", EVENT_LEVELS, defaults.events),
         )

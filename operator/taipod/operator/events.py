@@ -1,4 +1,7 @@
-"""Kubernetes Events for every job transition, posted in the background (best effort, never blocking a pass)."""
+"""Kubernetes Events for job transitions, posted in the background (best effort, never blocking a pass).
+
+``level`` picks which: "warnings" (the default), "all" or "none" (``OperatorConfig.events``).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ class EventPoster:
     """A bounded queue drained by a few tasks; when it is full (a burst of thousands of jobs) events are dropped and
     counted rather than slowing the reconciler down."""
 
-    def __init__(self, api: KubeApi, capacity: int = 10000, workers: int = 4) -> None:
+    def __init__(self, api: KubeApi, level: str = "warnings", capacity: int = 10000, workers: int = 4) -> None:
         self.api = api
+        self.level = level
         self.dropped = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(capacity)
         self._workers = workers
@@ -39,6 +43,8 @@ class EventPoster:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def post(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        if self.level == "none" or (self.level == "warnings" and type_ != "Warning"):
+            return
         meta = obj.get("metadata") or {}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {

@@ -13,6 +13,7 @@ import kopf
 from taipod.api.models import GROUP, VERSION
 from taipod.operator.config import OperatorConfig
 from taipod.operator.events import EventPoster
+from taipod.operator.kopf_storage import NoDiffBaseStorage, NoProgressStorage
 from taipod.operator.kubeapi import KubeApi, load_configuration
 from taipod.operator.lease import PresenceLease
 from taipod.operator.names import LABEL_JOB, LABEL_SCENARIO
@@ -48,9 +49,11 @@ def settings_for(config: OperatorConfig) -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
     settings.peering.standalone = True  # one replica (Recreate); the presence Lease tells SDKs an operator runs
     settings.scanning.disabled = True  # CRDs are installed before the operator (chart, tests)
-    settings.posting.enabled = False  # the operator posts its own Events, one per job transition
+    settings.posting.enabled = False  # the operator posts its own Events (OperatorConfig.events)
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    settings.persistence.diffbase_storage = NoDiffBaseStorage()
+    settings.persistence.progress_storage = NoProgressStorage()
     return settings
 
 
@@ -98,7 +101,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         caches.pods = kwargs["taipod_pods"]
         caches.shared = kwargs["taipod_shared"]
         state.api = KubeApi(load_configuration(state.kubeconfig))
-        state.events = EventPoster(state.api)
+        state.events = EventPoster(state.api, state.config.events)
         state.reconciler = Reconciler(state.config, state.api, caches, state.events)
         state.events.start(state.reconciler.executor)
         state.reconciler.start()
@@ -123,32 +126,32 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         if state.api is not None:
             state.api.close()
 
-    # -- caches ------------------------------------------------------------------------------------------------------
+    # -- caches (async: kopf would run a plain function in a thread pool, a costly hop for a few dict reads) ----------
     @kopf.index(GROUP, VERSION, "jobs", id="taipod_jobs", registry=registry)
-    def taipod_jobs(body: Any, **_: Any) -> Any:
+    async def taipod_jobs(body: Any, **_: Any) -> Any:
         record = job_record(body)
         return {(record.namespace, record.scenario): record}
 
     @kopf.index(GROUP, VERSION, "scenarios", id="taipod_scenarios", registry=registry)
-    def taipod_scenarios(body: Any, **_: Any) -> Any:
+    async def taipod_scenarios(body: Any, **_: Any) -> Any:
         record = scenario_record(body)
         return {(record.namespace, record.name): record}
 
     @kopf.index(GROUP, VERSION, "scenarios", id="taipod_shared", registry=registry)
-    def taipod_shared(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> Any:
+    async def taipod_shared(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> Any:
         return {(namespace or "", key): name for key in _shared_keys(body)}
 
     @kopf.index(GROUP, VERSION, "submissions", id="taipod_submissions", registry=registry)
-    def taipod_submissions(body: Any, **_: Any) -> Any:
+    async def taipod_submissions(body: Any, **_: Any) -> Any:
         record = submission_record(body)
         return {(record.namespace, record.scenario): record}
 
     @kopf.index("batch", "v1", "jobs", labels={LABEL_JOB: kopf.PRESENT}, id="taipod_batch_jobs", registry=registry)
-    def taipod_batch_jobs(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
+    async def taipod_batch_jobs(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
         return {(namespace or "", labels.get(LABEL_SCENARIO, "")): batch_record(body)}
 
     @kopf.index("", "v1", "pods", labels={LABEL_JOB: kopf.PRESENT}, id="taipod_pods", registry=registry)
-    def taipod_pods(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
+    async def taipod_pods(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
         return {(namespace or "", labels.get(LABEL_SCENARIO, "")): pod_record(body)}
 
     # -- triggers (run once every index is filled, so the first passes see the whole cluster); async, so that they

@@ -283,29 +283,25 @@ def job_status_patch(job: JobRecord, change: JobChange, now: datetime) -> dict[s
             history.append(Transition(transition.status, max(transition.at, history[-1].at), transition.reason))
     status: dict[str, Any] = {}
     if len(history) > 1 or not job.history:
+        # Only what kubectl's columns and `kubectl wait` need besides the history: every other time is in it, and
+        # each byte here is sent, stored and watched three times per job.
         times = job_times(history)
         current = history[-1].status
+        finished = current in FINISHED
         status.update(
             {
                 "status": current.name,
                 "history": [_history_entry(t) for t in history],
-                "submittedAt": times.submitted_at and format_time(times.submitted_at),
-                "blockedAt": times.blocked_at and format_time(times.blocked_at),
-                "pendingAt": times.pending_at and format_time(times.pending_at),
                 "runAt": times.run_at and format_time(times.run_at),
                 "finishedAt": times.finished_at and format_time(times.finished_at),
-                "duration": _duration_text(execution_duration(history, now)) if current in FINISHED else None,
+                "duration": _duration_text(execution_duration(history, now)) if finished else None,
                 "conditions": [
                     condition(
-                        "Finished",
-                        current in FINISHED,
-                        current.name.capitalize(),
-                        f"the job is {current.name}",
-                        job.generation,
-                        now,
+                        "Finished", True, current.name.capitalize(), f"the job is {current.name}", job.generation, now
                     )
-                ],
-                "observedGeneration": job.generation,
+                ]
+                if finished
+                else None,
             }
         )
         if current in FINISHED and not change.reason and history[-1].reason:

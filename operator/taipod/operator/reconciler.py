@@ -12,13 +12,14 @@ conflict means the cache was stale, and the watch event that follows triggers a 
 from __future__ import annotations
 
 import asyncio
-import json
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from taipod.api import datanodes
 from taipod.core.dag import Dag, SpecErrors
 from taipod.core.history import submission_times
 from taipod.core.plan import (
@@ -55,7 +56,6 @@ __all__ = ["Caches", "Reconciler"]
 log = logging.getLogger("taipod.operator")
 Key = tuple[str, str]  # (namespace, scenario name)
 R = TypeVar("R", JobRecord, ScenarioRecord, SubmissionRecord)
-INLINE_VALUE_BYTES = 256
 
 
 class Index(Protocol):
@@ -259,47 +259,42 @@ class Reconciler:
     async def _create_jobs(
         self, scenario: ScenarioRecord, dag: Dag, submissions: dict[str, SubmissionRecord], now: datetime
     ) -> None:
-        """Create the Job resources of new submissions, then mark them created (only then are jobs decided)."""
-        for sub in sorted(submissions.values(), key=lambda s: (s.created_at, s.name)):
-            if sub.jobs_created or sub.deleting:
-                continue
-            try:
-                tasks = manifests.entity_tasks(dag, sub.sequence, sub.task)
-            except KeyError as error:
-                message = str(error.args[0])
-                if sub.status.get("message") != message:
-                    await self._patch_submission(
-                        sub,
-                        {
-                            "message": message,
-                            "conditions": [
-                                manifests.condition("Accepted", False, "UnknownEntity", message, sub.generation, now)
-                            ],
-                        },
-                    )
-                continue
-            names = [job_name(sub.name, task) for task in tasks]
-            existing = self.caches.scenario_jobs((scenario.namespace, scenario.name), names)
-            owner = {"metadata": {"name": sub.name, "uid": sub.uid}, "spec": {"scenario": sub.scenario}}
-            missing = [(name, task) for name, task in zip(names, tasks, strict=True) if name not in existing]
+        """Create the Job resources of new submissions; only once all exist are the submission's jobs decided.
 
-            await _bounded(self._create_job(sub, owner, name, task, now) for name, task in missing)
-            await self._patch_submission(
-                sub,
-                {
-                    "jobsCreated": True,
-                    "jobs": len(tasks),
-                    "submissionStatus": "SUBMITTED",
-                    "finished": f"0/{len(tasks)}",
-                    "conditions": [
-                        manifests.condition(
-                            "Accepted", True, "JobsCreated", f"{len(tasks)} job(s) created", sub.generation, now
-                        )
-                    ],
-                    "observedGeneration": sub.generation,
-                },
-            )
-            submissions[sub.name] = self.caches.scenario_submissions((scenario.namespace, scenario.name))[sub.name]
+        The submission is then marked created for this pass only: ``_write_submissions`` records ``jobsCreated`` in
+        the same patch as its first status (one write instead of two). Job names are deterministic, so a pass that
+        dies before that write finds the jobs and creates none again.
+        """
+        new = [s for s in submissions.values() if not s.jobs_created and not s.deleting]
+        created = await _bounded((self._create_submission_jobs(scenario, dag, s, now) for s in new), limit=8)
+        for sub, ok in zip(new, created, strict=True):
+            if ok:
+                submissions[sub.name] = dataclasses.replace(sub, jobs_created=True)
+
+    async def _create_submission_jobs(
+        self, scenario: ScenarioRecord, dag: Dag, sub: SubmissionRecord, now: datetime
+    ) -> bool:
+        try:
+            tasks = manifests.entity_tasks(dag, sub.sequence, sub.task)
+        except KeyError as error:
+            message = str(error.args[0])
+            if sub.status.get("message") != message:
+                await self._patch_submission(
+                    sub,
+                    {
+                        "message": message,
+                        "conditions": [
+                            manifests.condition("Accepted", False, "UnknownEntity", message, sub.generation, now)
+                        ],
+                    },
+                )
+            return False
+        names = [job_name(sub.name, task) for task in tasks]
+        existing = self.caches.scenario_jobs((scenario.namespace, scenario.name), names)
+        owner = {"metadata": {"name": sub.name, "uid": sub.uid}, "spec": {"scenario": sub.scenario}}
+        missing = [(name, task) for name, task in zip(names, tasks, strict=True) if name not in existing]
+        await _bounded(self._create_job(sub, owner, name, task, now) for name, task in missing)
+        return True
 
     async def _create_job(
         self, sub: SubmissionRecord, owner: dict[str, Any], name: str, task: str, now: datetime
@@ -457,7 +452,7 @@ class Reconciler:
             elif not entry.get("lastEditDate") and dn.has_default_data:
                 entry["lastEditDate"] = format_time(scenario.created_at)
                 value = scenario.dn_specs[dn.name].get("defaultData")
-                if _small_json(value):
+                if datanodes.inlinable(value):
                     entry["value"] = value
             holders = plan.locks.get(dn.name)
             entry["editInProgress"] = True if holders else None
@@ -465,12 +460,8 @@ class Reconciler:
             # Derivable fields are not stored (the URL follows from status.storageRoot and the spec): with
             # thousands of data nodes every byte per entry counts against etcd's request limit.
             entry["url"] = entry["lastEditJob"] = None
-            desired[dn.name] = entry  # None values delete keys in a merge patch
-        status: dict[str, Any] = {}
-        # Only the entries that changed: a merge patch merges the map key by key, and a 5,000-node map is large.
-        changed = {k: v for k, v in desired.items() if _present(v) != _present(current.get(k) or {})}
-        if changed:
-            status["dataNodes"] = changed
+            desired[dn.name] = entry  # None values mean absent
+        status: dict[str, Any] = datanodes.status_fields(current, scenario.data_nodes_packed, desired)
         if scenario.status.get("phase") != "Ready" or scenario.status.get("observedGeneration") != scenario.generation:
             status.update(
                 {
@@ -590,6 +581,7 @@ class Reconciler:
         histories: dict[str, list[Any]] = {}
         for job in jobs.values():
             histories.setdefault(job.submission, []).append(job.history)
+        writes = []
         for name, summary in plan.submissions.items():
             sub = submissions.get(name)
             if sub is None or not sub.jobs_created:
@@ -598,42 +590,42 @@ class Reconciler:
             status = {
                 "submissionStatus": summary.status.name,
                 "jobs": summary.jobs,
+                "jobsCreated": True,
                 "counts": dict(summary.counts),
                 "finished": f"{summary.finished}/{summary.jobs}",
                 "submittedAt": times.submitted_at and format_time(times.submitted_at),
                 "runAt": times.run_at and format_time(times.run_at),
                 "finishedAt": times.finished_at and format_time(times.finished_at),
+                "observedGeneration": sub.generation,
             }
             if all(sub.status.get(k) == v for k, v in status.items()):
                 continue
-            finished = summary.status.is_finished()
             status["conditions"] = [
                 manifests.condition(
                     "Accepted", True, "JobsCreated", f"{summary.jobs} job(s) created", sub.generation, now
                 ),
                 manifests.condition(
                     "Finished",
-                    finished,
+                    summary.status.is_finished(),
                     summary.status.name.capitalize(),
                     f"the submission is {summary.status.name}",
                     sub.generation,
                     now,
                 ),
             ]
-            await self._patch_submission(sub, status)
-            if sub.status.get("submissionStatus") != summary.status.name:
-                ref = {
-                    "apiVersion": "taipod.io/v1alpha1",
-                    "kind": "Submission",
-                    "metadata": {"name": sub.name, "namespace": sub.namespace, "uid": sub.uid},
-                }
-                self.events.post(
-                    ref, "Normal", summary.status.name.capitalize(), f"submission is {summary.status.name}"
-                )
+            writes.append(self._write_submission(sub, status))
+        await _bounded(writes)
 
-
-def _present(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if v is not None}
+    async def _write_submission(self, sub: SubmissionRecord, status: dict[str, Any]) -> None:
+        await self._patch_submission(sub, status)
+        if sub.status.get("submissionStatus") != status["submissionStatus"]:
+            ref = {
+                "apiVersion": "taipod.io/v1alpha1",
+                "kind": "Submission",
+                "metadata": {"name": sub.name, "namespace": sub.namespace, "uid": sub.uid},
+            }
+            name = status["submissionStatus"]
+            self.events.post(ref, "Normal", name.capitalize(), f"submission is {name}")
 
 
 def _status(job: JobRecord) -> Status:
@@ -650,16 +642,9 @@ def _state(scenario: ScenarioRecord, name: str, has_default: bool) -> DataNodeSt
     return DataNodeState()
 
 
-def _small_json(value: Any) -> bool:
-    try:
-        return value is not None and len(json.dumps(value)) <= INLINE_VALUE_BYTES
-    except (TypeError, ValueError):
-        return False
-
-
 def _written(write: DataNodeWrite) -> dict[str, Any]:
     entry: dict[str, Any] = {"lastEditDate": format_time(write.at), "value": None}
-    if write.has_value and _small_json(write.value):
+    if write.has_value and datanodes.inlinable(write.value):
         entry["value"] = write.value
     return entry
 

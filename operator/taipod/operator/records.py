@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from taipod.api import datanodes
 from taipod.core.history import Transition
 from taipod.core.plan import PodFacts
 from taipod.core.status import Status
@@ -132,6 +133,7 @@ class ScenarioRecord:
     data_nodes: Mapping[str, Mapping[str, Any]] = field(compare=False)
     status: Mapping[str, Any] = field(compare=False)
     deleting: bool = False
+    data_nodes_packed: bool = False
     # The spec's data nodes and tasks by name: lookups per job must not scan a 5,000-task list.
     dn_specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
     task_specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
@@ -149,8 +151,9 @@ def scenario_record(body: Mapping[str, Any]) -> ScenarioRecord:
         generation=int(meta.get("generation") or 1),
         created_at=_created(body),
         spec=dict(spec),
-        data_nodes=dict(status.get("dataNodes") or {}),
-        status={k: v for k, v in status.items() if k != "dataNodes"},
+        data_nodes=datanodes.entries(status),
+        data_nodes_packed=datanodes.is_packed(status),
+        status={k: v for k, v in status.items() if k not in (datanodes.PLAIN, datanodes.PACKED)},
         deleting=bool(meta.get("deletionTimestamp")),
         dn_specs={str(d.get("name")): d for d in spec.get("dataNodes") or []},
         task_specs={str(t.get("name")): t for t in spec.get("tasks") or []},

@@ -1,6 +1,7 @@
 """A data node of a scenario: its state (from the Scenario status) and its value (``read``/``write``).
 
-The value lives at ``status.dataNodes.<dn>.url`` (an fsspec URL); small JSON values are also inline in the status,
+The value lives at an fsspec URL derived from the Scenario's ``status.storageRoot`` and the spec; small JSON values
+are also inline in the data node's status entry (``taipod.api.datanodes``: readable, or packed when large),
 so ``read()`` needs no access to the storage for them. ``write()`` stores the value with ``taipod.storage`` and
 records the edit in the Scenario status, which is what the operator reads to unblock jobs.
 """
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from taipod import storage
+from taipod.api import datanodes
 from taipod.core.readiness import DataNodeState, is_ready_for_reading, is_valid
 from taipod.core.status import Scope
 from taipod.sdk import freshness, names, settings
@@ -131,7 +133,7 @@ class DataNode:
         """This data node's entry in the Scenario status; for a GLOBAL or CYCLE node, merged over the scenarios
         sharing it (each records its own writes): the latest write, locked if any of them holds a lock."""
         if self.scope is Scope.SCENARIO:
-            return dict((self._scenario._fresh_status().get("dataNodes") or {}).get(self.config_id) or {})
+            return datanodes.entries(self._scenario._fresh_status()).get(self.config_id) or {}
         entries = self._scenario._shared_entries(self.config_id, self.scope.name)
         written = [e for e in entries if e.get("lastEditDate")]
         merged = dict(max(written, key=lambda e: names.parse_time(str(e["lastEditDate"])))) if written else {}
@@ -258,7 +260,7 @@ class DataNode:
                 "credentials), or set TAIPOD_STORAGE_URL to a root this process can write"
             ) from exc
         small, value = inline_value(data) if self.storage_type in ("pickle", "json") else (False, None)
-        self._scenario._record_edit(self.config_id, url, datetime.now(UTC), small, value)
+        self._scenario._record_edit(self.config_id, datetime.now(UTC), small, value)
         freshness.changed()
 
     def __repr__(self) -> str:

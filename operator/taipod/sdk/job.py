@@ -50,7 +50,6 @@ def _created(body: dict[str, Any]) -> datetime:
         return _time(history[0]["at"]) or _EPOCH
     for text in (
         (meta.get("annotations") or {}).get(names.ANNOTATION_CREATED_AT),
-        status.get("submittedAt"),
         meta.get("creationTimestamp"),
     ):
         found = _time(text)
@@ -75,9 +74,7 @@ def parse_history(body: dict[str, Any]) -> list[Transition]:
     records.append(Transition(Status.SUBMITTED, created))
     current = _status_of(body)
     if current is not Status.SUBMITTED:
-        at = _time(
-            status.get("finishedAt") or status.get("runAt") or status.get("pendingAt") or status.get("blockedAt")
-        )
+        at = _time(status.get("finishedAt") or status.get("runAt"))
         records.append(Transition(current, at or created))
     return records
 

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from taipod.api import datanodes
 from taipod.api.models import API_VERSION, ScenarioSpec
 from taipod.core.dag import DataNodeDef, SequenceDef, SpecError, SpecErrors, TaskDef, build_dag
 from taipod.core.status import Scope
@@ -80,7 +81,7 @@ def inline_value(value: Any, limit: int = INLINE_LIMIT) -> tuple[bool, Any]:
     """``(True, value)`` if ``value`` is JSON and small enough to be recorded in the Scenario status."""
     if not _is_json(value):
         return False, None
-    return (len(json.dumps(value, separators=(",", ":")).encode()) <= limit), value
+    return datanodes.inlinable(value, limit), value
 
 
 def _data_node_spec(dn: DataNodeConfig) -> dict[str, Any]:

@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from kubernetes.client.exceptions import ApiException
+
+from taipod.api import datanodes
 from taipod.sdk import functions, names
 from taipod.sdk.cluster import Cluster
 from taipod.sdk.data_node import DataNode
@@ -228,37 +231,33 @@ class Scenario(_Attributes):
                 continue
             if body["metadata"]["name"] == self._name:
                 self._body = body
-            entry = ((body.get("status") or {}).get("dataNodes") or {}).get(dn)
+            entry = datanodes.entries(body.get("status") or {}).get(dn)
             if entry:
                 entries.append(dict(entry))
         return entries
 
-    def _record_edit(self, dn: str, url: str, at: datetime, inline: bool, value: Any) -> None:
-        """Record a write of ``dn`` in the status: the last edit date, the URL, and the value when small JSON."""
-        entry: dict[str, Any] = {"lastEditDate": names.format_time(at), "url": url, "lastEditJob": None, "value": None}
+    def _record_edit(self, dn: str, at: datetime, inline: bool, value: Any) -> None:
+        """Record a write of ``dn`` in the status: the last edit date, and the value when small JSON.
+
+        Read-modify-write conditional on the resourceVersion (the map may be packed, and the operator writes it
+        too): on a conflict, read again and redo.
+        """
         with self._lock:
-            status = dict(self._fresh().get("status") or {})
-            if not isinstance(status.get("dataNodes"), dict):
-                self._cluster.patch_status(names.SCENARIO_PLURAL, self._name, {"status": {"dataNodes": {}}})
-            if inline and not isinstance(value, dict):
-                entry["value"] = value  # JSON merge patch replaces scalars and lists whole
-                inline = False
-            body = self._cluster.patch_status(names.SCENARIO_PLURAL, self._name, {"status": {"dataNodes": {dn: entry}}})
-            if inline:
-                # A merge patch would merge a dict into the previous one: replace it with a JSON patch instead.
-                pointer = "/status/dataNodes/" + dn.replace("~", "~0").replace("/", "~1") + "/value"
-                body = self._cluster.call(
-                    f"update the status of scenario {self._name!r}",
-                    self._cluster.custom.patch_namespaced_custom_object_status,
-                    names.GROUP,
-                    names.VERSION,
-                    self._cluster.namespace,
-                    names.SCENARIO_PLURAL,
-                    self._name,
-                    [{"op": "add", "path": pointer, "value": value}],
-                    _content_type="application/json-patch+json",
-                )
-            self._body = body
+            for attempt in range(10):
+                body = self._fresh()
+                status = body.get("status") or {}
+                current = datanodes.entries(status)
+                entry = {**current.get(dn, {}), "lastEditDate": names.format_time(at), "value": None, "url": None}
+                if inline:
+                    entry["value"] = value
+                fields = datanodes.status_fields(current, datanodes.is_packed(status), {**current, dn: entry})
+                patch = {"metadata": {"resourceVersion": body["metadata"]["resourceVersion"]}, "status": fields}
+                try:
+                    self._body = self._cluster.patch_status(names.SCENARIO_PLURAL, self._name, patch)
+                    return
+                except ApiException as error:
+                    if error.status != 409 or attempt == 9:
+                        raise
 
     # -- identity ---------------------------------------------------------------------------------------------------
     @property

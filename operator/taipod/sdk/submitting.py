@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from taipod.api import datanodes
 from taipod.core.readiness import DataNodeState, is_ready_for_reading
 from taipod.core.status import Status, SubmissionStatus
 from taipod.core.submission_status import submission_status
@@ -99,7 +100,7 @@ def jobs_settled(
 
 def _states(scenario_body: Mapping[str, Any]) -> dict[str, DataNodeState]:
     out: dict[str, DataNodeState] = {}
-    for dn, status in ((scenario_body.get("status") or {}).get("dataNodes") or {}).items():
+    for dn, status in datanodes.entries(scenario_body.get("status") or {}).items():
         edit = status.get("lastEditDate")
         out[dn] = DataNodeState(
             last_edit_date=names.parse_time(edit) if edit else None,
