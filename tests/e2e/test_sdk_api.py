@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import ClusterHandle
+from tests.e2e.conftest import Taipod
 from tests.e2e.test_sdk_support import SdkEnv, sdk_environment
 from tests.k8s_helpers import wait_until
 
@@ -61,6 +62,30 @@ def test_create_submit_and_read(sdk: SdkEnv) -> None:
     assert scenario.c.read() == 202
     assert len(tp.get_jobs()) == 4 and len(tp.get_submissions()) == 2
     assert tp.get_latest_submission(scenario) == tp.get_submissions()[-1]
+
+
+def test_thousands_of_data_nodes_are_stored_packed_and_read_and_written_the_same(sdk: SdkEnv, taipod: Taipod) -> None:
+    """Past 64 KiB the data-node map is kept packed (``status.dataNodesPacked``, to stay far below etcd's limit): the
+    operator, and the SDK's reads and writes, work on it as on the readable map."""
+    extras = [Config.configure_data_node(f"n{i}", default_data=i) for i in range(1500)]
+    a = Config.configure_data_node("a", default_data=20)
+    b, c = Config.configure_data_node("b"), Config.configure_data_node("c")
+    to_b = Config.configure_task("to_b", samples.double, a, b)
+    to_c = Config.configure_task("to_c", samples.double, b, c)
+    scenario = tp.create_scenario(Config.configure_scenario("many", [to_b, to_c], extras))
+    status = wait_until(lambda: taipod.get("scenarios", scenario.id).get("status"), 30, "the scenario's status")
+    assert "dataNodesPacked" in status and "dataNodes" not in status, sorted(status)
+    assert scenario.n1234.read() == 1234 and scenario.n7.is_ready_for_reading
+    tp.submit(scenario)
+    assert scenario.c.read() == 80
+    before = scenario.a.last_edit_date
+    scenario.a.write(5)  # a read-modify-write of the packed map, conditional on its resourceVersion
+    assert scenario.a.read() == 5 and scenario.a.last_edit_date > before  # type: ignore[operator]
+    assert scenario.n1499.read() == 1499  # the other entries are kept
+    tp.submit(scenario)
+    assert scenario.c.read() == 20
+    status = taipod.get("scenarios", scenario.id)["status"]
+    assert "dataNodesPacked" in status and "dataNodes" not in status
 
 
 def test_get_every_kind_of_id(sdk: SdkEnv) -> None:
