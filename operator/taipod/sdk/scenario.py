@@ -19,7 +19,7 @@ from taipod.api import datanodes
 from taipod.sdk import functions, names
 from taipod.sdk.cluster import Cluster
 from taipod.sdk.data_node import DataNode
-from taipod.sdk.errors import NonExistingScenario, ReasonCollection
+from taipod.sdk.errors import NonExistingScenario, ReasonCollection, TaipodError
 
 if TYPE_CHECKING:
     from taipod.sdk.submission import Submission
@@ -255,8 +255,9 @@ class Scenario(_Attributes):
                 try:
                     self._body = self._cluster.patch_status(names.SCENARIO_PLURAL, self._name, patch)
                     return
-                except ApiException as error:
-                    if error.status != 409 or attempt == 9:
+                except TaipodError as error:  # the Cluster's translation of the API error is its cause
+                    cause = error.__cause__
+                    if not (isinstance(cause, ApiException) and cause.status == 409) or attempt == 9:
                         raise
 
     # -- identity ---------------------------------------------------------------------------------------------------
