@@ -105,6 +105,44 @@ def test_running_pod_makes_running() -> None:
     assert moves(plan, "s1-first") == [Status.RUNNING]
 
 
+GRACE = timedelta(seconds=0.25)
+
+
+def test_a_pod_just_seen_running_is_recorded_running_after_the_grace_with_the_time_it_was_seen() -> None:
+    def pending(seen: datetime) -> JobFacts:
+        pod = run("Running", started=True, running_seen_at=seen)
+        return job("first", Status.SUBMITTED, Status.PENDING, batch_recorded="uid-1", run=pod)
+
+    early = plan_scenario(facts(pending(NOW - timedelta(seconds=0.1)), running_after=GRACE), NOW)
+    assert moves(early, "s1-first") == [] and early.requeue_after == pytest.approx(0.15)
+    seen = NOW - timedelta(seconds=0.3)
+    late = plan_scenario(facts(pending(seen), running_after=GRACE), NOW)
+    assert [(t.status, t.at) for t in late.job_changes["s1-first"].transitions] == [(Status.RUNNING, seen)]
+    assert late.job_changes["s1-first"].pod == "pod"
+
+
+def test_a_task_ending_within_the_grace_is_written_once_running_and_completed() -> None:
+    seen = NOW - timedelta(seconds=0.1)
+    pod = run("Succeeded", started=True, exit_code=0, termination_message='{"ok": true}', running_seen_at=seen)
+    first = job("first", Status.SUBMITTED, Status.PENDING, batch_recorded="uid-1", run=pod)
+    plan = plan_scenario(facts(first, running_after=GRACE), NOW)
+    transitions = plan.job_changes["s1-first"].transitions
+    assert [(t.status, t.at) for t in transitions] == [(Status.RUNNING, seen), (Status.COMPLETED, NOW)]
+
+
+def test_a_running_job_whose_pod_is_recorded_needs_no_write() -> None:
+    running = job(
+        "first",
+        Status.SUBMITTED,
+        Status.PENDING,
+        Status.RUNNING,
+        batch_recorded="uid-1",
+        run=run("Running", started=True),
+        pod_recorded="pod",
+    )
+    assert "s1-first" not in plan_scenario(facts(running), NOW).job_changes
+
+
 def test_failure_keeps_stacktrace_and_abandons_blocked_dependents_only() -> None:
     report = '{"ok": false, "error": "ValueError: no", "stacktrace": "Traceback...\\nValueError: no"}'
     first = job(

@@ -73,6 +73,7 @@ class PodFacts:
     termination_message: str | None = None
     pod_reason: str | None = None  # pod.status.reason: Evicted, DeadlineExceeded, ...
     pod_message: str | None = None
+    running_seen_at: datetime | None = None  # when the operator first saw it Running (None: not known)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class JobFacts:
     cancel_request: str | None = None  # "true" (Taipy's cancel) or "terminate" (also stop a RUNNING pod)
     cancel_handled: bool = False
     run: RunFacts | None = None
+    pod_recorded: str | None = None  # the pod named in the Job's status
 
     @property
     def status(self) -> Status:
@@ -123,6 +125,9 @@ class ScenarioFacts:
     submissions: Sequence[SubmissionFacts]
     jobs: Sequence[JobFacts]
     image_pull_grace: timedelta = timedelta(seconds=120)
+    # A pod seen Running is recorded RUNNING only after this long, unless it ends first: a sub-second task is then
+    # written once, RUNNING and its end together (each with its own time), rather than twice.
+    running_after: timedelta = timedelta(0)
 
 
 @dataclass
@@ -243,11 +248,11 @@ class _Pass:
         for dn in self.dag.tasks[self.jobs[name].task].outputs:
             self.holders.get(dn, set()).discard(name)
 
-    def move(self, name: str, status: Status, reason: str | None = None) -> None:
+    def move(self, name: str, status: Status, reason: str | None = None, at: datetime | None = None) -> None:
         """Record a transition (idempotent) and release the job's locks when it finishes."""
         if self.status[name] is status:
             return
-        self.plan.change(name).transitions.append(Transition(status, self.now, reason))
+        self.plan.change(name).transitions.append(Transition(status, at or self.now, reason))
         self.status[name] = status
         if status in FINISHED:
             self._release(name)
@@ -346,15 +351,21 @@ class _Pass:
             return
         if run.failed_reason is not None:
             if pod is not None and pod.started:
-                self.move(name, Status.RUNNING)
+                self.move(name, Status.RUNNING, at=pod.running_seen_at)
             self.fail(name, run.failed_reason, run.failed_message or f"the batch/v1 Job failed: {run.failed_reason}")
             self._stop(name)
             return
         if pod is None:
             return
         if pod.phase == "Running" and not pod.deleting:
-            self.move(name, Status.RUNNING)
-            self.plan.change(name).pod = pod.name
+            if self.status[name] is not Status.RUNNING and pod.running_seen_at is not None:
+                due = pod.running_seen_at + self.facts.running_after
+                if self.now < due:
+                    self._requeue((due - self.now).total_seconds())
+                    return
+            self.move(name, Status.RUNNING, at=pod.running_seen_at)
+            if job.pod_recorded != pod.name:  # once: a patch per pass for every running job would be waste
+                self.plan.change(name).pod = pod.name
             return
         if pod.phase == "Pending" and pod.waiting_reason in BAD_WAITING_REASONS:
             due = pod.created_at + self.facts.image_pull_grace
@@ -370,7 +381,7 @@ class _Pass:
 
     def complete(self, name: str, pod: PodFacts) -> None:
         report = parse_termination_message(pod.termination_message)
-        self.move(name, Status.RUNNING)
+        self.move(name, Status.RUNNING, at=pod.running_seen_at)
         change = self.plan.change(name)
         change.pod = pod.name
         change.exit_code = 0
@@ -383,7 +394,7 @@ class _Pass:
     def fail_from_pod(self, name: str, pod: PodFacts, run: RunFacts) -> None:
         report = parse_termination_message(pod.termination_message)
         if pod.started:
-            self.move(name, Status.RUNNING)
+            self.move(name, Status.RUNNING, at=pod.running_seen_at)
         change = self.plan.change(name)
         change.pod = pod.name
         change.exit_code = pod.exit_code

@@ -61,6 +61,9 @@ class OperatorConfig:
     storage_class: str = ""
     storage_secret: str = ""
     image_pull_grace: timedelta = timedelta(seconds=120)
+    # RUNNING is written once a pod has run this long, or with the job's end if it ends first (at the time it was
+    # first seen running either way): sub-second tasks then cost one Job write fewer (core.plan.ScenarioFacts).
+    running_after: timedelta = timedelta(seconds=0.25)
     liveness_endpoint: str | None = "http://0.0.0.0:8080/healthz"
     lease_seconds: int = 30
     # Where task pods may run (e.g. a node pool): merged into every task pod's spec.

@@ -27,6 +27,7 @@ from taipod.core.plan import (
     JobChange,
     JobFacts,
     Plan,
+    PodFacts,
     RunFacts,
     ScenarioFacts,
     SubmissionFacts,
@@ -127,6 +128,7 @@ class Reconciler:
         self._dirty: set[Key] = set()
         self._dags: dict[tuple[str, int], Dag | SpecErrors] = {}
         self._provisioned: set[str] = set()
+        self._running_seen: dict[tuple[str, str], datetime] = {}  # (namespace, pod) -> first seen Running
         self._workers: list[asyncio.Task[None]] = []
         self.passes = 0
 
@@ -208,7 +210,7 @@ class Reconciler:
             return
         await self._create_jobs(scenario, dag, submissions, now)
         jobs = self.caches.scenario_jobs(key)
-        facts = self._facts(scenario, dag, submissions, jobs)
+        facts = self._facts(scenario, dag, submissions, jobs, now)
         plan = plan_scenario(facts, now)
         await self._execute(scenario, dag, submissions, jobs, plan, now)
 
@@ -349,6 +351,7 @@ class Reconciler:
         dag: Dag,
         submissions: Mapping[str, SubmissionRecord],
         jobs: Mapping[str, JobRecord],
+        now: datetime,
     ) -> ScenarioFacts:
         key = (scenario.namespace, label_value(scenario.name))
         batches: dict[str, BatchRecord] = {b.job: b for b in self.caches.batches.get(key) or ()}
@@ -366,9 +369,8 @@ class Reconciler:
             run = None
             if batch is not None:
                 pod = pods.get(job.name)
-                run = RunFacts(
-                    batch.name, batch.uid, batch.failed_reason, batch.failed_message, pod.facts if pod else None
-                )
+                pod_facts = self._with_running_seen(job, pod.facts, now) if pod else None
+                run = RunFacts(batch.name, batch.uid, batch.failed_reason, batch.failed_message, pod_facts)
             job_facts.append(
                 JobFacts(
                     name=job.name,
@@ -382,6 +384,7 @@ class Reconciler:
                     cancel_request=job.cancel_request,
                     cancel_handled=job.cancel_handled,
                     run=run,
+                    pod_recorded=job.status.get("pod"),
                 )
             )
         subs = []
@@ -391,7 +394,26 @@ class Reconciler:
             except KeyError:
                 tasks = ()
             subs.append(SubmissionFacts(sub.name, sub.created_at, tasks, sub.jobs_created))
-        return ScenarioFacts(dag, states, external, subs, job_facts, self.config.image_pull_grace)
+        return ScenarioFacts(
+            dag, states, external, subs, job_facts, self.config.image_pull_grace, self.config.running_after
+        )
+
+    def _with_running_seen(self, job: JobRecord, pod: PodFacts, now: datetime) -> PodFacts:
+        """The pod's facts with when this operator first saw it Running, while its job is not recorded RUNNING yet.
+
+        Only a hint, kept in memory: after a restart a running pod is first seen again, which at worst costs the
+        write that coalescing saves.
+        """
+        key = (job.namespace, pod.name)
+        if _status(job) is not Status.PENDING:
+            self._running_seen.pop(key, None)
+            return pod
+        seen: datetime | None = self._running_seen.get(key)
+        if seen is None and pod.phase == "Running" and not pod.deleting:
+            if len(self._running_seen) > 100_000:  # pods gone without ever being seen again: forget them all
+                self._running_seen.clear()
+            seen = self._running_seen[key] = now
+        return dataclasses.replace(pod, running_seen_at=seen) if seen is not None else pod
 
     # -- writing the plan ----------------------------------------------------------------------------------------
     async def _execute(

@@ -14,6 +14,19 @@ from taipod.operator.handlers import OperatorState, build_registry, settings_for
 
 __all__ = ["run_operator"]
 
+log = logging.getLogger("taipod.operator")
+
+
+def _quiet_watch_stream_closing(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """kopf can leave a watch stream's async generator suspended when it cancels a busy watcher on shutdown; asyncio
+    then logs an error while closing it. Nothing is lost (the operator is stopping; state lives in the resources), so
+    that one case is logged at debug level; everything else goes to asyncio's default handler."""
+    asyncgen = context.get("asyncgen")
+    if asyncgen is not None and getattr(asyncgen, "__qualname__", "") == "infinite_watch":
+        log.debug("closing a kopf watch stream on shutdown: %s", context.get("exception"))
+        return
+    loop.default_exception_handler(context)
+
 
 async def run_operator(
     config: OperatorConfig,
@@ -28,6 +41,7 @@ async def run_operator(
     kopf_logger = logging.getLogger("kopf")
     if kopf_logger.level == logging.NOTSET:
         kopf_logger.setLevel(logging.WARNING)
+    asyncio.get_running_loop().set_exception_handler(_quiet_watch_stream_closing)
     state = OperatorState(config, kubeconfig)
     kwargs: dict[str, Any] = {}
     if config.namespaces:
