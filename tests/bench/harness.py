@@ -529,6 +529,24 @@ def _resource(resource: str, group: str, subresource: str) -> str:
     return f"{name}/{subresource}" if subresource else name
 
 
+def settled_request_totals(api: Api, timeout: float = 10, interval: float = 0.5) -> Counter[tuple[str, str]]:
+    """``request_totals`` once two readings ``interval`` apart agree (the requests still in flight when a run ends
+    have landed), or the last reading after ``timeout`` seconds."""
+
+    def resources(counts: Counter[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {key: n for key, n in counts.items() if key[1]}  # not the readings' own GET /metrics
+
+    deadline = time.monotonic() + timeout
+    last = request_totals(api)
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        now = request_totals(api)
+        if resources(now) == resources(last):
+            return now
+        last = now
+    return last
+
+
 def request_totals(api: Api) -> Counter[tuple[str, str]]:
     """apiserver_request_total by (verb, resource[/subresource]): every client's requests so far."""
     counts: Counter[tuple[str, str]] = Counter()

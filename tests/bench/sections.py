@@ -34,6 +34,7 @@ from tests.bench.harness import (
     log,
     pod_marks,
     request_totals,
+    settled_request_totals,
     taipod_job_marks,
     top_frames,
     wait_until,
@@ -328,8 +329,7 @@ def baseline(bench: Bench, n: int, label: str) -> tuple[float, float]:
         batch_watch.stop()
         pod_watch.stop()
     cpu, busy = cpu_text(meter), busy_seconds(meter)
-    time.sleep(1)
-    totals = delta(request_totals(api), before)
+    totals = delta(settled_request_totals(api), before)
     end = max(batches.earliest(["complete", "failed"]).values())
     pods_end = max(pods.times("succeeded").values(), default=end)
     rate = n / (end - start)
@@ -385,8 +385,7 @@ def taipod_run(
                 report.profiles[name] = top_frames(path)
         op.stop()
         job_watch.stop()
-    time.sleep(1)
-    totals = delta(request_totals(api), before)
+    totals = delta(settled_request_totals(api), before)
     ops = bench.audit.counts(audit_from)
     finished = jobs.earliest(FINISHED)
     statuses, problems = outcome(api, ns)
@@ -514,8 +513,7 @@ def scale_run(bench: Bench, shape: str) -> None:
                 report.profiles[f"scale-{shape}"] = top_frames(path)
         op.stop()
         job_watch.stop()
-    time.sleep(1)
-    totals = delta(request_totals(api), before)
+    totals = delta(settled_request_totals(api), before)
     ops = bench.audit.counts(audit_from)
     finished = jobs.earliest(FINISHED)
     statuses, problems = outcome(api, ns)
