@@ -79,9 +79,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return 0
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        status = api.get(custom_path(namespace, "submissions", name)).get("status") or {}
         jobs = _jobs(api, namespace, name)
-        if status.get("jobsCreated") and jobs and all((j.get("status") or {}).get("status") in FINISHED for j in jobs):
+        status = api.get(custom_path(namespace, "submissions", name)).get("status") or {}
+        # The submission's status is written after its jobs': done once it counts every job finished.
+        done = jobs and all((j.get("status") or {}).get("status") in FINISHED for j in jobs)
+        if status.get("jobsCreated") and done and status.get("finished") == f"{len(jobs)}/{len(jobs)}":
             print(_table(jobs))
             print(f"submission {name}: {status.get('submissionStatus')}")
             return 0 if status.get("submissionStatus") == "COMPLETED" else 1
