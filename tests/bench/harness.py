@@ -77,6 +77,7 @@ class BenchCluster(LocalCluster):
                 f"--audit-log-path={self.audit_log}",
                 "--audit-log-format=json",
                 "--audit-log-maxsize=0",
+                "--profiling=true",  # the last flag wins: /debug/pprof for ApiServerProfiler (admin only)
             ]
         elif self.tuned:
             extra = TUNED_FLAGS.get(name, [])
@@ -480,6 +481,61 @@ class Profiler:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         return self.out if self.out.exists() else None
+
+
+class ApiServerProfiler:
+    """A Go CPU profile of kube-apiserver (its /debug/pprof endpoint) over the next ``seconds``, taken in a thread;
+    ``summary()`` lists the heaviest call paths with ``go tool pprof`` (Go builds the control plane, so it is here)."""
+
+    def __init__(self, api: KubeClient, out: Path, seconds: int) -> None:
+        self.out = out
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._fetch, args=(api, seconds), daemon=True)
+        self.thread.start()
+
+    def _fetch(self, api: KubeClient, seconds: int) -> None:
+        try:
+            conn = api._conn(seconds + 30)
+            conn.request(
+                "GET", f"/debug/pprof/profile?seconds={seconds}", headers={"Authorization": f"Bearer {api.token}"}
+            )
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status != 200:
+                self.error = f"HTTP {resp.status}"
+                return
+            self.out.write_bytes(data)
+        except OSError as error:
+            self.error = str(error)
+
+    def summary(self, limit: int = 14) -> list[str]:
+        self.thread.join()
+        if self.error or not self.out.exists():
+            return [f"no API-server profile: {self.error or 'nothing received'}"]
+        try:
+            text = subprocess.run(
+                ["go", "tool", "pprof", "-top", "-cum", "-nodecount=400", str(self.out)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as error:
+            return [f"go tool pprof failed: {error}"]
+        # The entry points of the work: a request's handler by resource kind, validation, field management, the
+        # watch fan-out, etcd, garbage collection.
+        keep = re.compile(
+            r"(StatusREST\)\.Update|customresource\.\(\*REST\)|crdHandler\)\.serveResource|\.ValidateUpdate$|"
+            r"cel\.\(\*Validator\)\.Validate$|FieldManager\)\.Update$|handleWatch$|cachingObject\)\.CacheEncode$|"
+            r"store\)\.GuaranteedUpdate$|store\)\.Create$|gcBgMarkWorker$|registry\.\(\*Store\)\.(Create|Update)$|"
+            r"patcher\)\.applyPatch$|storage\.\(\*StatusREST\)\.Update$)"
+        )
+        rows = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) >= 6 and keep.search(parts[-1]):
+                rows.append(f"{parts[4]:>7} cum  {parts[-1].rsplit('/', 1)[-1]}")
+        return rows[:limit] or ["(no matching frames)"]
 
 
 def top_frames(collapsed: Path, limit: int = 12) -> list[tuple[str, float, float]]:

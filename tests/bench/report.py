@@ -67,5 +67,8 @@ def render(report: Report) -> str:
     for name, frames in report.profiles.items():
         out += ["", f"py-spy profile of the operator, {name} (busiest functions, % of non-idle samples):"]
         out += [f"  {incl:5.1f}% incl {own:5.1f}% self  {fn}" for fn, incl, own in frames]
+    for name, rows in report.api_profiles.items():
+        out += ["", f"Go CPU profile of kube-apiserver, {name} (cumulative % of the profile's samples):"]
+        out += [f"  {row}" for row in rows]
     out += ["", *report.notes]
     return "\n".join(out)

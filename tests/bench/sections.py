@@ -21,6 +21,7 @@ from tests.bench.harness import (
     FINISHED,
     ROOT,
     Api,
+    ApiServerProfiler,
     AuditCounter,
     BenchCluster,
     CpuMeter,
@@ -60,6 +61,7 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     requests: dict[str, dict[tuple[str, str], float]] = field(default_factory=dict)  # title -> per-job counts
     profiles: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
+    api_profiles: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -319,6 +321,9 @@ def baseline(bench: Bench, n: int, label: str) -> tuple[float, float]:
     pods, pod_watch = bench.watch(f"/api/v1/namespaces/{ns}/pods", pod_marks)
     before = request_totals(api)
     meter = CpuMeter(bench.cluster)
+    api_profile = (
+        ApiServerProfiler(api, bench.run_dir / f"apiserver-baseline-{label}.pprof", 10) if bench.args.profile else None
+    )
     try:
         starts = api.create_many(f"/apis/batch/v1/namespaces/{ns}/jobs", (shapes.plain_job(f"b{i}") for i in range(n)))
         start = min(starts)
@@ -341,6 +346,8 @@ def baseline(bench: Bench, n: int, label: str) -> tuple[float, float]:
     )
     report.add(section, f"  CPU by process (baseline {label})", cpu)
     report.requests[f"baseline {label}: all clients, per plain Job"] = per_job(totals, n)
+    if api_profile is not None:
+        report.api_profiles[f"baseline {label}, first 10 s"] = api_profile.summary()
     return rate, busy / n
 
 
@@ -367,6 +374,9 @@ def taipod_run(
         before = request_totals(api)
         cpu_before = op.usage().cpu_seconds
         meter = CpuMeter(bench.cluster, {"operator": op.pid})
+        api_profile = (
+            ApiServerProfiler(api, bench.run_dir / f"apiserver-{name}.pprof", 10) if bench.args.profile else None
+        )
         if many:
             starts = api.create_many(
                 custom(ns, "submissions"), (shapes.submission(f"m{i}", "s", f"t{i}") for i in range(n))
@@ -411,6 +421,8 @@ def taipod_run(
         f"  CPU-cost ratio, baseline / taipod CPU per job ({what}; steadier than the ratio on a shared machine)",
         f"{cost:.2f} ({base_cpu * 1000:.0f} / {busy / n * 1000:.0f} ms of CPU per job)",
     )
+    if api_profile is not None:
+        report.api_profiles[f"{what}, first 10 s"] = api_profile.summary()
     report.requests[f"taipod, {what}: the operator, per job"] = per_job(ops, n)
     report.requests[f"taipod, {what}: all clients, per job"] = per_job(totals, n)
 

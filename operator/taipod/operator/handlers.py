@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
@@ -13,15 +13,19 @@ import kopf
 from taipod.api.models import GROUP, VERSION
 from taipod.operator.config import OperatorConfig
 from taipod.operator.events import EventPoster
+from taipod.operator.informer import Informer
 from taipod.operator.kopf_storage import NoDiffBaseStorage, NoProgressStorage
-from taipod.operator.kubeapi import KubeApi, load_configuration
+from taipod.operator.kubeapi import KubeApi, batch_path, load_configuration
 from taipod.operator.lease import PresenceLease
 from taipod.operator.names import LABEL_JOB, LABEL_SCENARIO
 from taipod.operator.reconciler import Caches, Reconciler
 from taipod.operator.records import (
+    BatchRecord,
+    PodRecord,
     batch_record,
     job_record,
     pod_record,
+    resource_version,
     scenario_record,
     submission_record,
 )
@@ -43,6 +47,7 @@ class OperatorState:
         self.events: EventPoster | None = None
         self.lease: PresenceLease | None = None
         self.api: KubeApi | None = None
+        self.informers: list[Informer[Any]] = []
 
 
 def settings_for(config: OperatorConfig) -> kopf.OperatorSettings:
@@ -68,13 +73,49 @@ def _shared_keys(body: Any) -> list[str]:
     return keys
 
 
+def _pods_path(namespace: str | None) -> str:
+    return f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+
+
+def _batch_jobs_path(namespace: str | None) -> str:
+    return batch_path(namespace) if namespace else "/apis/batch/v1/jobs"
+
+
+def _informer(
+    state: OperatorState,
+    configuration: Any,
+    path: Callable[[str | None], str],
+    record: Callable[[Mapping[str, Any]], Any],
+    what: str,
+) -> Informer[Any]:
+    """Batch Jobs or pods of taipod's jobs (selected server-side), cached outside kopf: see taipod.operator.informer."""
+
+    def changed(namespace: str, scenario: str) -> None:
+        if state.reconciler is not None:
+            state.reconciler.trigger((namespace, scenario))
+
+    return Informer(
+        configuration,
+        path=path,
+        namespaces=state.config.namespaces,
+        label_selector=LABEL_JOB,
+        scenario_label=LABEL_SCENARIO,
+        record=record,
+        on_change=changed,
+        what=what,
+    )
+
+
 def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     caches = state.caches
 
     def trigger(namespace: str, scenario: str) -> None:
-        if state.reconciler is not None and scenario:
-            state.reconciler.trigger((namespace, scenario))
+        # Only kopf's event handlers call this, and kopf runs them once every index is filled: passes may start.
+        if state.reconciler is not None:
+            state.reconciler.open()
+            if scenario:
+                state.reconciler.trigger((namespace, scenario))
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -97,14 +138,19 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         caches.jobs = kwargs["taipod_jobs"]
         caches.scenarios = kwargs["taipod_scenarios"]
         caches.submissions = kwargs["taipod_submissions"]
-        caches.batches = kwargs["taipod_batch_jobs"]
-        caches.pods = kwargs["taipod_pods"]
         caches.shared = kwargs["taipod_shared"]
-        state.api = KubeApi(load_configuration(state.kubeconfig))
+        configuration = load_configuration(state.kubeconfig)
+        state.api = KubeApi(configuration)
         state.events = EventPoster(state.api, state.config.events)
         state.reconciler = Reconciler(state.config, state.api, caches, state.events)
         state.events.start(state.reconciler.executor)
-        state.reconciler.start()
+        state.reconciler.start()  # its passes wait for reconciler.open(): the first kopf event handler
+        batches: Informer[BatchRecord] = _informer(state, configuration, _batch_jobs_path, batch_record, "batch Jobs")
+        pods: Informer[PodRecord] = _informer(state, configuration, _pods_path, pod_record, "pods")
+        state.informers = [batches, pods]
+        caches.batches, caches.pods = batches, pods
+        # Listed before kopf starts its watchers (it waits for startup handlers), so complete before any pass.
+        await asyncio.gather(*(informer.start() for informer in state.informers))
         namespaces = list(state.config.namespaces) or [os.environ.get("POD_NAMESPACE", "default")]
         serves = ",".join(state.config.namespaces) or "*"
         state.lease = PresenceLease(state.api, namespaces, serves, state.config.lease_seconds)
@@ -123,6 +169,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             await state.events.stop()
         if state.reconciler is not None:
             await state.reconciler.stop()
+        for informer in state.informers:
+            await informer.stop()
         if state.api is not None:
             state.api.close()
 
@@ -147,46 +195,40 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         record = submission_record(body)
         return {(record.namespace, record.scenario): record}
 
-    @kopf.index("batch", "v1", "jobs", labels={LABEL_JOB: kopf.PRESENT}, id="taipod_batch_jobs", registry=registry)
-    async def taipod_batch_jobs(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
-        return {(namespace or "", labels.get(LABEL_SCENARIO, "")): batch_record(body)}
-
-    @kopf.index("", "v1", "pods", labels={LABEL_JOB: kopf.PRESENT}, id="taipod_pods", registry=registry)
-    async def taipod_pods(body: kopf.Body, namespace: str | None, labels: Mapping[str, str], **_: Any) -> Any:
-        return {(namespace or "", labels.get(LABEL_SCENARIO, "")): pod_record(body)}
-
     # -- triggers (run once every index is filled, so the first passes see the whole cluster); async, so that they
     # run in the event loop that owns the work queue -------------------------------------------------------------
+    def echo(kind: str, type: str, namespace: str, name: str, body: kopf.Body) -> bool:
+        return type != "DELETED" and caches.is_own_write(kind, namespace, name, resource_version(body))
+
     @kopf.on.event(GROUP, VERSION, "scenarios", registry=registry)
     async def scenario_event(type: str, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
         namespace = namespace or ""
         if type == "DELETED":
             caches.forget("scenario", namespace, name)
+        elif echo("scenario", type, namespace, name, body):
+            trigger(namespace, "")
+            return
         trigger(namespace, name)
         for key in _shared_keys(body):  # other scenarios sharing a node may now be unblocked
             for other in caches.shared.get((namespace, key)) or ():
                 trigger(namespace, other)
 
     @kopf.on.event(GROUP, VERSION, "submissions", registry=registry)
-    async def submission_event(type: str, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> None:
+    async def submission_event(
+        type: str, namespace: str | None, name: str, spec: kopf.Spec, body: kopf.Body, **_: Any
+    ) -> None:
         namespace = namespace or ""
         if type == "DELETED":
             caches.forget("submission", namespace, name)
-        trigger(namespace, spec.get("scenario", ""))
+        trigger(namespace, "" if echo("submission", type, namespace, name, body) else spec.get("scenario", ""))
 
     @kopf.on.event(GROUP, VERSION, "jobs", registry=registry)
-    async def job_event(type: str, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> None:
+    async def job_event(
+        type: str, namespace: str | None, name: str, spec: kopf.Spec, body: kopf.Body, **_: Any
+    ) -> None:
         namespace = namespace or ""
         if type == "DELETED":
             caches.forget("job", namespace, name)
-        trigger(namespace, spec.get("scenario", ""))
-
-    @kopf.on.event("batch", "v1", "jobs", labels={LABEL_JOB: kopf.PRESENT}, registry=registry)
-    async def batch_job_event(namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
-        trigger(namespace or "", labels.get(LABEL_SCENARIO, ""))
-
-    @kopf.on.event("", "v1", "pods", labels={LABEL_JOB: kopf.PRESENT}, registry=registry)
-    async def pod_event(namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
-        trigger(namespace or "", labels.get(LABEL_SCENARIO, ""))
+        trigger(namespace, "" if echo("job", type, namespace, name, body) else spec.get("scenario", ""))
 
     return registry

@@ -83,6 +83,12 @@ class Caches:
         if old is None or old.rv < record.rv:
             self._overlay[key] = record
 
+    def is_own_write(self, kind: str, namespace: str, name: str, rv: int) -> bool:
+        """Whether this version of the object is (or is older than) the response of the operator's own write: its
+        watch event then brings nothing new, and the pass that wrote it already planned from it."""
+        newer = self._overlay.get((kind, namespace, name))
+        return newer is not None and newer.rv >= rv
+
     def forget(self, kind: str, namespace: str, name: str) -> None:
         self._overlay.pop((kind, namespace, name), None)
 
@@ -130,6 +136,7 @@ class Reconciler:
         self._provisioned: set[str] = set()
         self._running_seen: dict[tuple[str, str], datetime] = {}  # (namespace, pod) -> first seen Running
         self._workers: list[asyncio.Task[None]] = []
+        self._open = asyncio.Event()
         self.passes = 0
 
     # -- queue -----------------------------------------------------------------------------------------------------
@@ -139,6 +146,12 @@ class Reconciler:
         elif key not in self._queued:
             self._queued.add(key)
             self._queue.put_nowait(key)
+
+    def open(self) -> None:
+        """Let passes run: called once every cache is complete (kopf runs event handlers only after its indexes are
+        filled, the informers are listed before that), so no pass ever acts on a partial view of the cluster.
+        Triggers before that are kept, not lost."""
+        self._open.set()
 
     def trigger_later(self, key: Key, seconds: float) -> None:
         asyncio.get_running_loop().call_later(max(seconds, 0.05), self.trigger, key)
@@ -154,6 +167,7 @@ class Reconciler:
 
     async def _work(self) -> None:
         failures: dict[Key, int] = {}
+        await self._open.wait()
         while True:
             key = await self._queue.get()
             self._queued.discard(key)

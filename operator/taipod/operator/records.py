@@ -203,7 +203,7 @@ class BatchRecord:
     namespace: str
     name: str
     uid: str
-    rv: int
+    rv: int = field(compare=False)  # equal records: nothing the operator reads changed (the informer wakes nothing)
     job: str  # the taipod Job it runs (label)
     failed_reason: str | None
     failed_message: str | None
@@ -231,7 +231,7 @@ def batch_record(body: Mapping[str, Any]) -> BatchRecord:
 class PodRecord:
     namespace: str
     job: str
-    rv: int
+    rv: int = field(compare=False)  # as BatchRecord.rv
     facts: PodFacts
 
 
