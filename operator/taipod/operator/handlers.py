@@ -1,4 +1,5 @@
-"""kopf registrations: indexes that cache the watched objects, and event handlers that only mark scenarios dirty."""
+"""kopf registrations: indexes that cache taipod's resources and event handlers that only mark scenarios dirty; the
+startup handler also starts the informers that cache batch Jobs and pods (taipod.operator.informer)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ class Informer(Generic[R]):
         record = self._record(body)
         moved = self._where.get((namespace, name))
         if moved is not None and moved != key:  # relabelled: not done by taipod, but keep the index exact
-            self._drop(namespace, name)
+            self._changed([self._drop(namespace, name)])
         bucket = self._buckets.setdefault(key, {})
         if bucket.get(name) == record:
             bucket[name] = record  # the newer resourceVersion, nothing the operator reads changed

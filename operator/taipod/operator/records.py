@@ -1,4 +1,5 @@
-"""Compact, immutable records of the watched objects, kept in kopf's indexes (a few fields, not whole bodies).
+"""Compact, immutable records of the watched objects (a few fields, not whole bodies), kept in kopf's indexes (taipod's
+resources) and in the informers (batch Jobs and pods).
 
 Pure functions from an object's body to a record: no API calls, unit-tested on plain dicts.
 """
