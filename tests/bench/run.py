@@ -46,7 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="taipod.operator",
         help="run the operator as python -m MODULE (A/B experiments with a patched operator on PYTHONPATH)",
     )
-    parser.add_argument("--repeat-baseline", action="store_true", help="measure the plain-Jobs baseline twice")
     parser.add_argument("--latency-timeout", type=float, default=300)
     parser.add_argument("--throughput-timeout", type=float, default=600)
     parser.add_argument("--scale-timeout", type=float, default=1200)

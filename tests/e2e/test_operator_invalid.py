@@ -108,10 +108,26 @@ def test_graph_problems_mark_the_scenario_invalid(
     assert taipod.get("scenarios", "good")["metadata"]["resourceVersion"] == before
 
 
-def test_spec_is_immutable(kubectl: Kubectl, taipod: Taipod) -> None:
+def test_spec_is_immutable(kubectl: Kubectl, taipod: Taipod, operator: EmbeddedOperator) -> None:
     kubectl("apply", "-f", "-", input=manifest("fixed", [dn("a")], []))
     result = kubectl("apply", "-f", "-", input=manifest("fixed", [dn("b")], []), check=False)
     assert result.returncode != 0 and "Scenario spec is immutable" in result.stderr, result.stderr
+    # Metadata stays editable (labels, the cancel and force-delete annotations), and so does the status: the
+    # operator's writes mark it Ready.
+    kubectl("label", "scenario", "fixed", "team=a")
+    wait_until(lambda: (taipod.get("scenarios", "fixed").get("status") or {}).get("phase") == "Ready", 30, "Ready")
+
+
+def test_submission_and_job_specs_are_immutable(kubectl: Kubectl, taipod: Taipod, operator: EmbeddedOperator) -> None:
+    taipod.scenario("imm", [dn("a", defaultData=1), dn("b")], [task("t", "taipod.samples:double", ["a"], ["b"])])
+    sub = taipod.submit("imm")
+    taipod.wait_jobs(sub, {"t": "COMPLETED"})
+    result = kubectl("patch", "submission", sub, "--type=merge", "-p", '{"spec":{"force":true}}', check=False)
+    assert result.returncode != 0 and "Submission spec is immutable" in result.stderr, result.stderr
+    job = taipod.jobs(sub)["t"]["metadata"]["name"]
+    result = kubectl("patch", "jobs.taipod.io", job, "--type=merge", "-p", '{"spec":{"task":"other"}}', check=False)
+    assert result.returncode != 0 and "Job spec is immutable" in result.stderr, result.stderr
+    kubectl("annotate", "jobs.taipod.io", job, "taipod.io/cancel=true")  # metadata edits pass
 
 
 def test_submission_of_sequence_and_task_at_once_is_refused(kubectl: Kubectl, taipod: Taipod) -> None:

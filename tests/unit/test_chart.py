@@ -320,34 +320,41 @@ def test_operator_service_account_can_be_an_existing_one() -> None:
 # --- admission policy ------------------------------------------------------------------------------------------------
 
 
-def test_admission_policy_is_the_one_of_taipod_api_admission() -> None:
+POLICIES = {"job-delete-guard": admission.policy, "spec-immutable": admission.immutable_policy}
+
+
+@pytest.mark.parametrize("suffix", sorted(POLICIES))
+def test_admission_policies_are_those_of_taipod_api_admission(suffix: str) -> None:
     docs = render()
-    policy = only(docs, "ValidatingAdmissionPolicy")
-    expected = admission.policy()["spec"]
-    assert policy["metadata"]["name"] == "rel-taipod-job-delete-guard"
+    name = f"rel-taipod-{suffix}"
+    policy = only(docs, "ValidatingAdmissionPolicy", name)
+    expected = POLICIES[suffix]()["spec"]
     assert policy["spec"]["matchConstraints"] == expected["matchConstraints"]
     assert policy["spec"]["validations"] == expected["validations"], (
-        "update charts/taipod/templates/admission-policy.yaml from taipod.api.admission.policy()"
+        "update charts/taipod/templates/admission-policy.yaml from taipod.api.admission"
     )
     assert policy["spec"] == expected
-    binding = only(docs, "ValidatingAdmissionPolicyBinding")
-    assert binding["spec"] == {**admission.binding()["spec"], "policyName": "rel-taipod-job-delete-guard"}
+    binding = only(docs, "ValidatingAdmissionPolicyBinding", name)
+    assert binding["spec"] == {**admission.binding()["spec"], "policyName": name}
+    assert len(of_kind(docs, "ValidatingAdmissionPolicy")) == len(POLICIES)
 
 
-def test_admission_policy_keeps_its_plain_name_for_a_release_named_taipod() -> None:
-    docs = render(release="taipod")
-    assert only(docs, "ValidatingAdmissionPolicy")["metadata"]["name"] == admission.POLICY_NAME
+def test_admission_policies_keep_their_plain_names_for_a_release_named_taipod() -> None:
+    names = {d["metadata"]["name"] for d in of_kind(render(release="taipod"), "ValidatingAdmissionPolicy")}
+    assert names == {admission.POLICY_NAME, admission.IMMUTABLE_POLICY_NAME}
 
 
-def test_namespaced_admission_binding_covers_only_the_served_namespaces() -> None:
-    binding = only(render(*MODES["namespaced"]), "ValidatingAdmissionPolicyBinding")
-    assert binding["spec"]["matchResources"] == {
-        "namespaceSelector": {
-            "matchExpressions": [
-                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a", "team-b"]}
-            ]
+def test_namespaced_admission_bindings_cover_only_the_served_namespaces() -> None:
+    bindings = of_kind(render(*MODES["namespaced"]), "ValidatingAdmissionPolicyBinding")
+    assert len(bindings) == len(POLICIES)
+    for binding in bindings:
+        assert binding["spec"]["matchResources"] == {
+            "namespaceSelector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a", "team-b"]}
+                ]
+            }
         }
-    }
 
 
 def test_admission_policy_can_be_turned_off() -> None:

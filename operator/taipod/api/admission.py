@@ -1,11 +1,16 @@
-"""The ValidatingAdmissionPolicy that makes the API server refuse deleting an unfinished Job (decisions, "Delete").
+"""The ValidatingAdmissionPolicies of taipod: the API server refuses deleting an unfinished Job (decisions,
+"Delete"), and editing the spec of a Scenario, Submission or Job (they are immutable, as Taipy's entities are).
 
 A plain ``kubectl delete tpjob X`` of a job that is not finished is denied with a message saying what to do; the
 force annotation (set by ``tp.delete_job(job, force=True)``) lets it through. Deletions made by Kubernetes itself
 are let through so that cascades work: the garbage collector (deleting a Submission or Scenario deletes its jobs,
 as Taipy's hard delete does) and the namespace controller, and so is any deletion in a namespace being deleted.
 
-The chart renders the same policy (``charts/taipod/templates/admission-policy.yaml``); a test keeps them equal.
+Immutability is a policy on UPDATE of the resources themselves, not a CRD rule: CRD rules also run on every write of
+the status subresource, where comparing a large spec with its old self dominated the cost of the operator's writes.
+A policy matching ``scenarios`` does not match ``scenarios/status``, so status writes never evaluate it.
+
+The chart renders the same policies (``charts/taipod/templates/admission-policy.yaml``); a test keeps them equal.
 """
 
 from __future__ import annotations
@@ -14,10 +19,19 @@ from typing import Any
 
 from taipod.api.models import GROUP, VERSION
 
-__all__ = ["FORCE_DELETE_ANNOTATION", "POLICY_NAME", "binding", "documents", "policy"]
+__all__ = [
+    "FORCE_DELETE_ANNOTATION",
+    "IMMUTABLE_POLICY_NAME",
+    "POLICY_NAME",
+    "binding",
+    "documents",
+    "immutable_policy",
+    "policy",
+]
 
 FORCE_DELETE_ANNOTATION = "taipod.io/force-delete"
 POLICY_NAME = "taipod-job-delete-guard"
+IMMUTABLE_POLICY_NAME = "taipod-spec-immutable"
 FINISHED = ["COMPLETED", "FAILED", "SKIPPED", "CANCELED", "ABANDONED"]
 
 _SYSTEM_DELETERS = [
@@ -67,6 +81,40 @@ def policy(name: str = POLICY_NAME) -> dict[str, Any]:
     }
 
 
+IMMUTABLE_EXPRESSION = "object.spec == oldObject.spec"
+IMMUTABLE_MESSAGE_EXPRESSION = (
+    "object.kind + ' spec is immutable: create a new ' + object.kind + ' instead of editing this one'"
+)
+
+
+def immutable_policy(name: str = IMMUTABLE_POLICY_NAME) -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "taipod"}},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [GROUP],
+                        "apiVersions": [VERSION],
+                        "operations": ["UPDATE"],
+                        "resources": ["scenarios", "submissions", "jobs"],
+                    }
+                ]
+            },
+            "validations": [
+                {
+                    "expression": IMMUTABLE_EXPRESSION,
+                    "messageExpression": IMMUTABLE_MESSAGE_EXPRESSION,
+                    "reason": "Invalid",
+                }
+            ],
+        },
+    }
+
+
 def binding(name: str = POLICY_NAME) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -77,4 +125,4 @@ def binding(name: str = POLICY_NAME) -> dict[str, Any]:
 
 
 def documents() -> list[dict[str, Any]]:
-    return [policy(), binding()]
+    return [policy(), binding(), immutable_policy(), binding(IMMUTABLE_POLICY_NAME)]
