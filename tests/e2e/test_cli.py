@@ -53,9 +53,9 @@ def test_cli_submit_wait_jobs_cancel_delete(cluster: ClusterHandle, taipod: Taip
     assert run(cluster, taipod.ns, "delete", job).returncode == 0  # finished now: no force needed
 
 
-def test_cli_manifests_are_the_crds_and_the_policy(cluster: ClusterHandle, namespace: str) -> None:
+def test_cli_manifests_are_the_crds_and_the_policies(cluster: ClusterHandle, namespace: str) -> None:
     docs = list(yaml.safe_load_all(run(cluster, namespace, "manifests").stdout))
     assert [d["kind"] for d in docs] == ["CustomResourceDefinition"] * 3 + [
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
-    ]
+    ] * 2

@@ -163,7 +163,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     delete.add_argument("job")
     delete.add_argument("--force", action="store_true")
     delete.set_defaults(run=cmd_delete)
-    manifests = commands.add_parser("manifests", help="print the CRDs and the admission policy (kubectl apply -f -)")
+    manifests = commands.add_parser("manifests", help="print the CRDs and the admission policies (kubectl apply -f -)")
     manifests.set_defaults(run=cmd_manifests)
     operator = commands.add_parser("operator", help="run the operator (configured by TAIPOD_* variables)")
     operator.set_defaults(run=cmd_operator)
