@@ -60,6 +60,26 @@ def wait_for(kubeconfig: str, submission: str, timeout: float = 180) -> None:
     raise SystemExit(f"demo: submission {submission} did not finish within {timeout} s")
 
 
+def served(kubeconfig: str, resource: str, timeout: float = 60) -> None:
+    """Until the API server lists ``resource``: just after a CRD is established it answers 429 "storage is
+    (re)initializing" for a moment, which the operator would retry, logging an error."""
+    deadline = time.monotonic() + timeout
+    exe = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or "kubectl"
+    while True:
+        proc = subprocess.run(
+            [exe, "get", resource, "-A", "--request-timeout=5s"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "KUBECONFIG": kubeconfig},
+        )
+        if proc.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: {resource} is not served: {proc.stderr.strip()}")
+        time.sleep(0.5)
+
+
 def main() -> None:
     kubeconfig = cluster_kubeconfig()
     manifests = subprocess.run(
@@ -68,6 +88,7 @@ def main() -> None:
     print(kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=manifests.stdout).strip())
     for kind in ("scenarios", "submissions", "jobs"):
         kubectl(kubeconfig, "wait", "--for=condition=Established", f"crd/{kind}.taipod.io", "--timeout=60s")
+        served(kubeconfig, f"{kind}.taipod.io")
     kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", "--timeout=120s")
     kubectl(kubeconfig, "create", "namespace", NAMESPACE)
     env = {**os.environ, "KUBECONFIG": kubeconfig, "TAIPOD_NAMESPACES": NAMESPACE, "TAIPOD_LIVENESS_ENDPOINT": ""}

@@ -1,6 +1,7 @@
 """The per-scenario work queue: gather a snapshot, plan, write the plan back.
 
-Every watch event on a Scenario, Submission, Job, batch Job or pod marks its scenario dirty; one worker at a time
+Every watch event on a Scenario, Submission or Job (except the echo of the operator's own write), and every change of
+what the operator reads of a batch Job or pod, marks its scenario dirty; one worker at a time
 reconciles a given scenario (so its writes never race each other), a burst of events collapses into one pass, and a
 pass re-reads everything from the caches, so it is level-based: a missed or repeated event changes nothing.
 
