@@ -57,7 +57,7 @@ MESSAGE_EXPRESSION = (
 )
 
 
-def policy(name: str = POLICY_NAME) -> dict[str, Any]:
+def _policy(name: str, operations: list[str], resources: list[str], validation: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
@@ -66,19 +66,17 @@ def policy(name: str = POLICY_NAME) -> dict[str, Any]:
             "failurePolicy": "Fail",
             "matchConstraints": {
                 "resourceRules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": [VERSION],
-                        "operations": ["DELETE"],
-                        "resources": ["jobs"],
-                    }
+                    {"apiGroups": [GROUP], "apiVersions": [VERSION], "operations": operations, "resources": resources}
                 ]
             },
-            "validations": [
-                {"expression": VALIDATION_EXPRESSION, "messageExpression": MESSAGE_EXPRESSION, "reason": "Forbidden"}
-            ],
+            "validations": [validation],
         },
     }
+
+
+def policy(name: str = POLICY_NAME) -> dict[str, Any]:
+    validation = {"expression": VALIDATION_EXPRESSION, "messageExpression": MESSAGE_EXPRESSION, "reason": "Forbidden"}
+    return _policy(name, ["DELETE"], ["jobs"], validation)
 
 
 IMMUTABLE_EXPRESSION = "object.spec == oldObject.spec"
@@ -88,31 +86,12 @@ IMMUTABLE_MESSAGE_EXPRESSION = (
 
 
 def immutable_policy(name: str = IMMUTABLE_POLICY_NAME) -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "taipod"}},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [GROUP],
-                        "apiVersions": [VERSION],
-                        "operations": ["UPDATE"],
-                        "resources": ["scenarios", "submissions", "jobs"],
-                    }
-                ]
-            },
-            "validations": [
-                {
-                    "expression": IMMUTABLE_EXPRESSION,
-                    "messageExpression": IMMUTABLE_MESSAGE_EXPRESSION,
-                    "reason": "Invalid",
-                }
-            ],
-        },
+    validation = {
+        "expression": IMMUTABLE_EXPRESSION,
+        "messageExpression": IMMUTABLE_MESSAGE_EXPRESSION,
+        "reason": "Invalid",
     }
+    return _policy(name, ["UPDATE"], ["scenarios", "submissions", "jobs"], validation)
 
 
 def binding(name: str = POLICY_NAME) -> dict[str, Any]:
