@@ -55,6 +55,36 @@ def cluster() -> Iterator[ClusterHandle]:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class S3Store:
+    """The S3 server the tests' data goes to (the local cluster's, or one named by TAIPOD_TEST_S3_*)."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    bucket: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/data"
+
+
+@pytest.fixture(scope="session")
+def s3(cluster: ClusterHandle) -> S3Store:
+    endpoint = os.environ.get("TAIPOD_TEST_S3_ENDPOINT")
+    if endpoint:
+        return S3Store(
+            endpoint,
+            os.environ.get("TAIPOD_TEST_S3_ACCESS_KEY", ""),
+            os.environ.get("TAIPOD_TEST_S3_SECRET_KEY", ""),
+            os.environ.get("TAIPOD_TEST_S3_BUCKET", "taipod"),
+        )
+    local = getattr(cluster.local, "s3", None)
+    if local is None:
+        pytest.skip("no S3 server: the cluster is not the local one; set TAIPOD_TEST_S3_ENDPOINT and its keys")
+    return S3Store(local.endpoint, local.access_key, local.secret_key, local.bucket)
+
+
 @pytest.fixture(scope="session")
 def kube(cluster: ClusterHandle) -> Iterator[Kube]:
     kube = Kube(cluster.kubeconfig)

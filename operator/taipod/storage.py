@@ -1,8 +1,12 @@
 """Data-node values stored by URL through fsspec (decisions, "Data nodes").
 
-A value lives at an fsspec URL: a local path or ``file://`` URL on a volume by default, ``s3://...`` and the like
-otherwise. The storage type decides the encoding: pickle (the default), json, csv and parquet (through pandas, an
-optional dependency: ``pip install 'taipod[data]'``).
+A value lives at an fsspec URL: ``s3://bucket/prefix/...`` on S3-compatible object storage (the default data plane,
+through s3fs), or a local path / ``file://`` URL on a shared volume. The storage type decides the encoding: pickle
+(the default), json, csv and parquet (through pandas, an optional dependency: ``pip install 'taipod[data]'``).
+
+``Access`` says how to reach an object store (endpoint, credentials, region); every function takes one, and the
+default (``Access()``) leaves everything to s3fs and botocore's standard chain (``AWS_*`` variables, profiles,
+instance roles). Failures to reach the store raise ``StorageUnavailableError`` naming the cause and the fix.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import io
 import json
 import os
 import pickle
-import posixpath
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +27,23 @@ from fsspec.implementations.local import LocalFileSystem
 
 __all__ = [
     "EXTENSIONS",
+    "Access",
     "MissingDependencyError",
+    "StorageUnavailableError",
     "UnknownStorageTypeError",
     "as_if_written",
+    "check_bucket",
     "decode",
     "default_url",
     "encode",
+    "ensure_bucket",
     "exists",
+    "is_remote",
     "read",
+    "read_bytes",
     "resolve_url",
     "write",
+    "write_bytes",
 ]
 
 EXTENSIONS = {"pickle": "pkl", "json": "json", "csv": "csv", "parquet": "parquet"}
@@ -44,6 +56,62 @@ class UnknownStorageTypeError(ValueError):
 
 class MissingDependencyError(ImportError):
     """pandas or pyarrow is needed for this storage type but not installed."""
+
+
+class StorageUnavailableError(OSError):
+    """The store cannot be used: unreachable, credentials refused, or the bucket missing. ``cause`` says which
+    (``unreachable``, ``credentials``, ``bucket``)."""
+
+    def __init__(self, message: str, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+ENDPOINT_ENV = ("TAIPOD_STORAGE_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach an S3-compatible store. None fields are left to botocore's standard chain."""
+
+    endpoint: str | None = None
+    key: str | None = None
+    secret: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Access:
+        """The endpoint and region of the environment (``TAIPOD_STORAGE_ENDPOINT``, else AWS's own variables);
+        credentials stay with botocore, which reads ``AWS_ACCESS_KEY_ID`` and the rest itself."""
+        env = os.environ if env is None else env
+        endpoint = next((env[k] for k in ENDPOINT_ENV if env.get(k)), None)
+        region = env.get("TAIPOD_STORAGE_REGION") or None
+        return cls(endpoint=endpoint, region=region)
+
+    def options(self, url: str) -> dict[str, Any]:
+        """fsspec options for ``url``: s3fs settings for ``s3://`` URLs, nothing for others."""
+        if not url.startswith(("s3://", "s3a://")):
+            return {}
+        client: dict[str, Any] = {}
+        if self.endpoint:
+            client["endpoint_url"] = self.endpoint
+        if self.region:
+            client["region_name"] = self.region
+        options: dict[str, Any] = {
+            "client_kwargs": client,
+            # Values change under the same key (a task rewrites its output): never answer from a stale listing.
+            "use_listings_cache": False,
+            # Fail in seconds, not minutes, when the store is down; s3fs still retries transient errors.
+            "config_kwargs": {"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3}},
+        }
+        if self.key:
+            options["key"] = self.key
+        if self.secret:
+            options["secret"] = self.secret
+        return options
+
+    def describe(self) -> str:
+        return self.endpoint or "the default AWS S3 endpoint"
 
 
 def _extension(storage_type: str) -> str:
@@ -138,29 +206,157 @@ def _write_local_atomically(path: str, data: bytes) -> None:
         raise
 
 
-def write(url: str, storage_type: str, value: Any) -> None:
-    """Store ``value`` at ``url``, creating parent directories; local files are replaced atomically."""
+def is_remote(url: str) -> bool:
+    """Whether ``url`` is on a store every client reaches over the network (not a local path)."""
+    return "://" in url and not url.startswith(("file://", "local://"))
+
+
+def _fs(url: str, access: Access | None) -> tuple[Any, str]:
+    fs, path = fsspec.core.url_to_fs(url, **(access or Access()).options(url))
+    return fs, str(path)
+
+
+def _bucket(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _classify(url: str, access: Access | None, exc: BaseException) -> StorageUnavailableError | None:
+    """A ``StorageUnavailableError`` for an error that says the store cannot be used at all, else None (a missing
+    object or a bad value is not the store's fault)."""
+    if not is_remote(url):
+        return None
+    where = (access or Access()).describe()
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    if isinstance(exc, PermissionError) or any(
+        marker in lowered
+        for marker in (
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+            "accessdenied",
+            "forbidden",
+            "403",
+            "xadminusernotfound",  # versitygw's answer to an unknown access key
+            "no user exists",
+            "nocredentials",
+            "unable to locate credentials",
+        )
+    ):
+        return StorageUnavailableError(
+            f"the object store at {where} refused the credentials for {url} ({text}). Fix: use the namespace's "
+            "storage credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, or the taipod-storage Secret)",
+            "credentials",
+        )
+    if "nosuchbucket" in lowered or "bucket does not exist" in lowered or "specified bucket" in lowered:
+        return StorageUnavailableError(
+            f"the bucket {_bucket(url)!r} does not exist at {where} ({text}). Fix: create it, or point the storage "
+            "URL (TAIPOD_STORAGE_URL / the chart's storage values) at an existing bucket",
+            "bucket",
+        )
+    if any(
+        marker in lowered
+        for marker in (
+            "could not connect",
+            "connect call failed",
+            "connection refused",
+            "cannot connect",
+            "connecttimeout",
+            "connect timeout",
+            "endpointconnectionerror",
+            "name or service not known",
+            "temporary failure in name resolution",
+            "timed out",
+            "server disconnected",
+            "connection reset",
+        )
+    ) or isinstance(exc, ConnectionError | TimeoutError):
+        return StorageUnavailableError(
+            f"the object store at {where} cannot be reached for {url} ({text}). Fix: check that the store runs and "
+            "that this machine reaches its endpoint (TAIPOD_STORAGE_ENDPOINT or AWS_ENDPOINT_URL)",
+            "unreachable",
+        )
+    # An unknown access key: AWS answers 403, some servers (versitygw) 404, which s3fs reports as a bare EIO.
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and "404" in lowered:
+        return StorageUnavailableError(
+            f"the object store at {where} does not know the access key used for {url} ({text}). Fix: use the "
+            "namespace's storage credentials",
+            "credentials",
+        )
+    return None
+
+
+def _guarded(url: str, access: Access | None, action: Any) -> Any:
+    try:
+        return action()
+    except StorageUnavailableError:
+        raise
+    except Exception as exc:
+        classified = _classify(url, access, exc)
+        if classified is not None:
+            raise classified from exc
+        raise
+
+
+def write(url: str, storage_type: str, value: Any, access: Access | None = None) -> None:
+    """Store ``value`` at ``url``; local files are replaced atomically (parent directories made), objects replaced
+    whole by their upload. Nothing is written when encoding fails."""
     data = encode(storage_type, value)
-    fs, path = fsspec.core.url_to_fs(url)
+    write_bytes(url, data, access)
+
+
+def write_bytes(url: str, data: bytes, access: Access | None = None) -> None:
+    """Store ``data`` as the value at ``url`` (already encoded for its storage type)."""
+    fs, path = _fs(url, access)
     if isinstance(fs, LocalFileSystem):
         _write_local_atomically(path, data)
         return
-    # Object stores replace whole objects on upload and need no directories; make them only where the filesystem
-    # asks (creating them up front could, on S3, try to create the bucket).
-    try:
-        fs.pipe_file(path, data)
-    except FileNotFoundError:
-        fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        fs.pipe_file(path, data)
+    # Never create directories on an object store: on S3 that could create the bucket, and a missing bucket must be
+    # reported, not made.
+    _guarded(url, access, lambda: fs.pipe_file(path, data))
 
 
-def read(url: str, storage_type: str) -> Any:
-    """The value stored at ``url``."""
-    fs, path = fsspec.core.url_to_fs(url)
-    return decode(storage_type, fs.cat_file(path))
+def read_bytes(url: str, access: Access | None = None) -> bytes:
+    """The stored bytes at ``url``; ``FileNotFoundError`` when nothing is stored there."""
+    fs, path = _fs(url, access)
+    return bytes(_guarded(url, access, lambda: fs.cat_file(path)))
 
 
-def exists(url: str) -> bool:
+def read(url: str, storage_type: str, access: Access | None = None) -> Any:
+    """The value stored at ``url``; ``FileNotFoundError`` when nothing is stored there."""
+    return decode(storage_type, read_bytes(url, access))
+
+
+def exists(url: str, access: Access | None = None) -> bool:
     """Whether a value is stored at ``url``."""
-    fs, path = fsspec.core.url_to_fs(url)
-    return bool(fs.exists(path))
+    fs, path = _fs(url, access)
+    return bool(_guarded(url, access, lambda: fs.exists(path)))
+
+
+def check_bucket(url: str, access: Access | None = None) -> None:
+    """Raise ``StorageUnavailableError`` unless the store at ``url`` answers and its bucket exists (a cheap
+    listing of the root prefix)."""
+    if not is_remote(url):
+        return
+    fs, _ = _fs(url, access)
+    try:
+        # A listing of the bucket's top level (one request; s3fs lists with a delimiter): a wrong key, a missing
+        # bucket and an unreachable endpoint each answer differently here.
+        _guarded(url, access, lambda: fs.ls(_bucket(url), detail=False, refresh=True))
+    except FileNotFoundError as exc:
+        raise StorageUnavailableError(
+            f"the bucket {_bucket(url)!r} does not exist at {(access or Access()).describe()} ({exc}). Fix: create "
+            "it, or point the storage URL (TAIPOD_STORAGE_URL / the chart's storage values) at an existing bucket",
+            "bucket",
+        ) from exc
+
+
+def ensure_bucket(url: str, access: Access | None = None) -> bool:
+    """Create the bucket of ``url`` when it is missing (the chart's embedded store); whether it was created."""
+    if not is_remote(url):
+        return False
+    fs, _ = _fs(url, access)
+    bucket = _bucket(url)
+    if _guarded(url, access, lambda: fs.exists(bucket)):
+        return False
+    _guarded(url, access, lambda: fs.mkdir(bucket))  # no LocationConstraint unless a region is set
+    return True

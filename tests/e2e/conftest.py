@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.conftest import ClusterHandle
+from tests.conftest import ClusterHandle, S3Store
 from tests.k8s_helpers import Kube, wait_until
 
 from taipod.api import admission, datanodes
+from taipod.operator.config import OperatorConfig
 from taipod.operator.embedded import EmbeddedOperator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +58,19 @@ def _listable(kube: Kube, plural: str) -> bool:
     except Exception:
         return False
     return True
+
+
+def operator_config(s3: S3Store, **changes: Any) -> OperatorConfig:
+    """The operator's settings for the tests: data on the test S3 server, as the chart's default mode has it."""
+    return OperatorConfig.from_env(
+        {
+            "TAIPOD_STORAGE_URL": s3.url,
+            "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
+            "AWS_ACCESS_KEY_ID": s3.access_key,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+            **changes,
+        }
+    )
 
 
 class Taipod:
@@ -141,13 +155,13 @@ def taipod(kube: Kube, namespace: str, taipod_installed: None) -> Taipod:
 
 @pytest.fixture
 def start_operator(
-    cluster: ClusterHandle, namespace: str, taipod_installed: None
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, s3: S3Store
 ) -> Iterator[Callable[[], EmbeddedOperator]]:
     """Start (or restart) the test namespace's operator; every operator started is stopped after the test."""
     started: list[EmbeddedOperator] = []
 
     def start() -> EmbeddedOperator:
-        op = EmbeddedOperator(namespace, kubeconfig=str(cluster.kubeconfig))
+        op = EmbeddedOperator(namespace, kubeconfig=str(cluster.kubeconfig), config=operator_config(s3))
         started.append(op)
         return op.start()
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import ClusterHandle
+from tests.conftest import ClusterHandle, S3Store
 from tests.e2e.conftest import Taipod
 from tests.e2e.test_sdk_support import SdkEnv, sdk_environment
 from tests.k8s_helpers import wait_until
@@ -19,8 +19,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def sdk(cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path) -> Iterator[SdkEnv]:
-    with sdk_environment(cluster, namespace, tmp_path) as env:
+def sdk(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path, s3: S3Store
+) -> Iterator[SdkEnv]:
+    with sdk_environment(cluster, namespace, tmp_path, s3) as env:
         yield env
 
 

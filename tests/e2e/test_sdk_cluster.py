@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import ClusterHandle, Kubectl
+from tests.conftest import ClusterHandle, Kubectl, S3Store
 from tests.e2e.test_sdk_support import SdkEnv, sdk_environment
 from tests.k8s_helpers import Kube, wait_until
 
@@ -25,14 +25,18 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def sdk(cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path) -> Iterator[SdkEnv]:
-    with sdk_environment(cluster, namespace, tmp_path) as env:
+def sdk(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path, s3: S3Store
+) -> Iterator[SdkEnv]:
+    with sdk_environment(cluster, namespace, tmp_path, s3) as env:
         yield env
 
 
 @pytest.fixture
-def bare(cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path) -> Iterator[SdkEnv]:
-    with sdk_environment(cluster, namespace, tmp_path, with_operator=False) as env:
+def bare(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path, s3: S3Store
+) -> Iterator[SdkEnv]:
+    with sdk_environment(cluster, namespace, tmp_path, s3, with_operator=False) as env:
         yield env
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from time import sleep
 
 import pytest
-from tests.conftest import ClusterHandle
+from tests.conftest import ClusterHandle, S3Store
 from tests.e2e.test_sdk_support import ROOT, SdkEnv, sdk_environment
 from tests.k8s_helpers import wait_until
 
@@ -35,15 +35,19 @@ CANCEL_RUNNING_DOC = [*CANCEL_DOC[:5], "(6) Status of job print_task: Status.ABA
 
 
 @pytest.fixture
-def bare(cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path) -> Iterator[SdkEnv]:
+def bare(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path, s3: S3Store
+) -> Iterator[SdkEnv]:
     """The SDK pointed at the namespace, with no operator: the examples start their own."""
-    with sdk_environment(cluster, namespace, tmp_path, with_operator=False) as env:
+    with sdk_environment(cluster, namespace, tmp_path, s3, with_operator=False) as env:
         yield env
 
 
 @pytest.fixture
-def sdk(cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path) -> Iterator[SdkEnv]:
-    with sdk_environment(cluster, namespace, tmp_path) as env:
+def sdk(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path, s3: S3Store
+) -> Iterator[SdkEnv]:
+    with sdk_environment(cluster, namespace, tmp_path, s3) as env:
         yield env
 
 

@@ -74,14 +74,9 @@ def test_batch_job_runs_one_pod_once_owned_by_the_job_resource() -> None:
     assert container["image"] == "ghcr.io/taipod/runner:0.1.0"
     assert container["resources"] == {"limits": {"memory": "64Mi"}}
     task = json.loads(container["env"][0]["value"])
+    # No value travels in the pod's spec: default data is in the store, written by the operator before any task.
     assert task["inputs"] == [
-        {
-            "name": "input",
-            "storageType": "pickle",
-            "hasDefault": True,
-            "default": 21,
-            "url": "file:///var/lib/taipod/data/ns/doubling/input.pkl",
-        }
+        {"name": "input", "storageType": "pickle", "url": "file:///var/lib/taipod/data/ns/doubling/input.pkl"}
     ]
     assert task["outputs"] == [
         {"name": "output", "storageType": "json", "url": "file:///var/lib/taipod/data/ns/_global/output.json"}
@@ -89,6 +84,21 @@ def test_batch_job_runs_one_pod_once_owned_by_the_job_resource() -> None:
     assert task["pickled"] == {"path": "/var/run/taipod/function/double", "pythonVersion": "3.11"}
     assert {v["name"] for v in pod["volumes"]} == {"data", "function"}
     assert body["metadata"]["labels"]["taipod.io/job"] == "sub-double-abcde"
+    assert container["envFrom"] == [{"secretRef": {"name": "taipod-storage", "optional": True}}]
+
+
+def test_batch_job_on_object_storage_mounts_no_claim_and_names_the_endpoint() -> None:
+    dag = manifests.dag_from_spec(SCENARIO.spec)
+    config = OperatorConfig.from_env(
+        {"TAIPOD_STORAGE_URL": "s3://taipod/data", "TAIPOD_STORAGE_ENDPOINT": "http://127.0.0.1:7070"}
+    )
+    assert config.storage_pvc == ""
+    body = manifests.batch_job(config, JOB, SCENARIO, dag, SCENARIO.task_specs["double"])
+    container = body["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["TAIPOD_STORAGE_ENDPOINT"] == "http://127.0.0.1:7070"
+    assert json.loads(env["TAIPOD_TASK"])["inputs"][0]["url"] == "s3://taipod/data/ns/doubling/input.pkl"
+    assert "data" not in {v["name"] for v in body["spec"]["template"]["spec"]["volumes"]}
 
 
 def test_status_patch_is_conditional_and_keeps_every_transition() -> None:

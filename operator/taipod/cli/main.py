@@ -18,8 +18,10 @@ from kubernetes import config
 
 from taipod.api import admission, crdgen
 from taipod.api.models import API_VERSION
+from taipod.cli import data
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path, load_configuration
 from taipod.operator.names import ANNOTATION_CANCEL, ANNOTATION_FORCE_DELETE, LABEL_SUBMISSION
+from taipod.sdk.errors import TaipodError
 
 __all__ = ["kubectl_plugin", "main"]
 
@@ -167,6 +169,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     manifests.set_defaults(run=cmd_manifests)
     operator = commands.add_parser("operator", help="run the operator (configured by TAIPOD_* variables)")
     operator.set_defaults(run=cmd_operator)
+    data.add_parser(commands)
     return parser
 
 
@@ -176,6 +179,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "taipod") -> int:
         result: int = args.run(args)
     except ApiError as error:
         print(f"{prog}: {error.body.get('message') or error}", file=sys.stderr)
+        return 1
+    except (LookupError, ValueError, OSError, TaipodError) as error:  # the SDK's errors name the cause and the fix
+        print(f"{prog}: {error}", file=sys.stderr)
         return 1
     return result
 

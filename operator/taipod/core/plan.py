@@ -193,6 +193,7 @@ class TerminationReport:
     stacktrace: str | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
     raw: str | None = None
+    reason: str | None = None  # set by the runner when the store, not the task, failed: StorageUnavailable
 
 
 def parse_termination_message(text: str | None) -> TerminationReport:
@@ -212,12 +213,14 @@ def parse_termination_message(text: str | None) -> TerminationReport:
                 values[str(name)] = entry["value"]
     error = data.get("error")
     stack = data.get("stacktrace")
+    reason = data.get("reason")
     return TerminationReport(
         ok=data["ok"],
         error=error if isinstance(error, str) else None,
         stacktrace=stack if isinstance(stack, str) else None,
         values=values,
         raw=text,
+        reason=reason if isinstance(reason, str) and reason.isidentifier() else None,
     )
 
 
@@ -399,7 +402,7 @@ class _Pass:
         change.pod = pod.name
         change.exit_code = pod.exit_code
         if report.ok is False:
-            reason = "TaskFailed"
+            reason = report.reason or "TaskFailed"
             message = report.error or "the task raised an exception"
             change.stacktrace = [report.stacktrace] if report.stacktrace else None
         elif run.failed_reason == "DeadlineExceeded":

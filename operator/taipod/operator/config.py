@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from taipod._version import __version__
+from taipod.storage import Access, is_remote
 
 __all__ = ["EVENT_LEVELS", "OperatorConfig"]
 
@@ -54,12 +55,24 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: every namespace
     runner_image: str = f"ghcr.io/taipod/runner:{__version__}"
     runner_service_account: str = "taipod-runner"
+    # Where data-node values live: s3://bucket/prefix on object storage (the default data plane; the chart's
+    # objectStore and s3 modes, the local cluster), or file:///var/lib/taipod/data on a ReadWriteMany claim.
     storage_url: str = "file:///var/lib/taipod/data"
     storage_mount: str = "/var/lib/taipod/data"
-    storage_pvc: str = "taipod-data"
+    storage_pvc: str = (
+        "taipod-data"  # the claim mounted in task pods (file URLs only); created per namespace if missing
+    )
     storage_size: str = "1Gi"
     storage_class: str = ""
-    storage_secret: str = ""
+    storage_access_modes: tuple[str, ...] = ("ReadWriteMany",)
+    storage_endpoint: str = ""  # the S3 endpoint as the operator and task pods reach it; empty: AWS
+    storage_region: str = ""
+    # The Secret of each namespace that task pods take their store credentials from; the operator writes it from its
+    # own AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when it has them.
+    storage_secret: str = "taipod-storage"
+    storage_key: str = field(default="", repr=False)
+    storage_secret_key: str = field(default="", repr=False)
+    storage_create_bucket: bool = False
     image_pull_grace: timedelta = timedelta(seconds=120)
     # RUNNING is written once a pod has run this long, or with the job's end if it ends first (at the time it was
     # first seen running either way): sub-second tasks then cost one Job write fewer (core.plan.ScenarioFacts).
@@ -74,20 +87,40 @@ class OperatorConfig:
     # writes per job to the API server, which is what limits throughput at scale.
     events: str = "warnings"
 
+    def access(self) -> Access:
+        """How the operator reaches the store (credentials None: botocore's standard chain)."""
+        return Access(
+            endpoint=self.storage_endpoint or None,
+            key=self.storage_key or None,
+            secret=self.storage_secret_key or None,
+            region=self.storage_region or None,
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
         env = os.environ if env is None else env
         defaults = cls()
+        storage_url = env.get("TAIPOD_STORAGE_URL") or defaults.storage_url
+        # A claim only serves a file root: with object storage no volume is mounted unless one is named.
+        default_pvc = "" if is_remote(storage_url) else defaults.storage_pvc
         namespaces = tuple(ns.strip() for ns in env.get("TAIPOD_NAMESPACES", "").split(",") if ns.strip())
         return cls(
             namespaces=namespaces,
             runner_image=env.get("TAIPOD_RUNNER_IMAGE") or defaults.runner_image,
             runner_service_account=env.get("TAIPOD_RUNNER_SERVICE_ACCOUNT", defaults.runner_service_account),
-            storage_url=env.get("TAIPOD_STORAGE_URL") or defaults.storage_url,
-            storage_pvc=env.get("TAIPOD_STORAGE_PVC", defaults.storage_pvc),
+            storage_url=storage_url,
+            storage_pvc=env.get("TAIPOD_STORAGE_PVC", default_pvc),
             storage_size=env.get("TAIPOD_STORAGE_SIZE") or defaults.storage_size,
             storage_class=env.get("TAIPOD_STORAGE_CLASS", ""),
-            storage_secret=env.get("TAIPOD_STORAGE_SECRET", ""),
+            storage_access_modes=tuple(
+                m.strip() for m in (env.get("TAIPOD_STORAGE_ACCESS_MODES") or "ReadWriteMany").split(",") if m.strip()
+            ),
+            storage_endpoint=env.get("TAIPOD_STORAGE_ENDPOINT", ""),
+            storage_region=env.get("TAIPOD_STORAGE_REGION", ""),
+            storage_secret=env.get("TAIPOD_STORAGE_SECRET", defaults.storage_secret),
+            storage_key=env.get("AWS_ACCESS_KEY_ID", ""),
+            storage_secret_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
+            storage_create_bucket=env.get("TAIPOD_STORAGE_CREATE_BUCKET", "").strip().lower() in ("1", "true", "yes"),
             image_pull_grace=timedelta(seconds=_int(env, "TAIPOD_IMAGE_PULL_GRACE_SECONDS", 120)),
             liveness_endpoint=env.get("TAIPOD_LIVENESS_ENDPOINT", defaults.liveness_endpoint) or None,
             task_node_selector=_json(env, "TAIPOD_TASK_NODE_SELECTOR", dict, {}),

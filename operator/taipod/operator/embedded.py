@@ -8,6 +8,7 @@ import threading
 
 from taipod.operator.config import OperatorConfig
 from taipod.operator.runtime import run_operator
+from taipod.storage import is_remote
 
 __all__ = ["EmbeddedOperator"]
 
@@ -30,6 +31,8 @@ class EmbeddedOperator:
             changes["namespaces"] = (namespace,)
         if storage_url is not None:
             changes["storage_url"] = storage_url
+            if storage_pvc is None and is_remote(storage_url):
+                changes["storage_pvc"] = ""  # a claim serves a file root only
         if storage_pvc is not None:
             changes["storage_pvc"] = storage_pvc
         self.config = dataclasses.replace(base, **changes)  # type: ignore[arg-type]

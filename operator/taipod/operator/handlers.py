@@ -11,6 +11,7 @@ from typing import Any
 
 import kopf
 
+from taipod import storage
 from taipod.api.models import GROUP, VERSION
 from taipod.operator.config import OperatorConfig
 from taipod.operator.events import EventPoster
@@ -107,6 +108,20 @@ def _informer(
     )
 
 
+async def _check_storage(config: OperatorConfig) -> None:
+    """Create the embedded store's bucket when asked to, and say at once when the store cannot be used: jobs then
+    wait (their scenario's passes retry) rather than fail, and the log names the cause and the fix."""
+    loop = asyncio.get_running_loop()
+    try:
+        if config.storage_create_bucket and await loop.run_in_executor(
+            None, storage.ensure_bucket, config.storage_url, config.access()
+        ):
+            log.info("created the bucket of %s", config.storage_url)
+        await loop.run_in_executor(None, storage.check_bucket, config.storage_url, config.access())
+    except storage.StorageUnavailableError as error:
+        log.error("the data store is not usable yet: %s", error)
+
+
 def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     caches = state.caches
@@ -160,6 +175,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         except Exception as error:
             log.warning("could not take the presence lease yet: %s", error)
         state.lease.start()
+        await _check_storage(state.config)
         log.info("taipod operator started (namespaces: %s)", serves)
 
     @kopf.on.cleanup(registry=registry)

@@ -154,18 +154,11 @@ def batch_job(
     """The batch/v1 Job running ``job``: one pod, never retried, owned by the Job resource."""
     task = dag.tasks[job.task]
 
-    def port(dn_name: str, with_default: bool) -> dict[str, Any]:
+    # Values travel through the store only, never the pod's environment: the operator writes default data there
+    # before any task reads it (a large default would not fit in an environment variable).
+    def port(dn_name: str) -> dict[str, Any]:
         dn = dag.data_nodes[dn_name]
-        entry: dict[str, Any] = {
-            "name": dn_name,
-            "storageType": dn.storage_type,
-            "url": data_node_url(config, scenario, dn),
-        }
-        if with_default:
-            spec_dn = scenario.dn_specs[dn_name]
-            entry["hasDefault"] = spec_dn.get("defaultData") is not None
-            entry["default"] = spec_dn.get("defaultData")
-        return entry
+        return {"name": dn_name, "storageType": dn.storage_type, "url": data_node_url(config, scenario, dn)}
 
     pickled = task_spec.get("pickled")
     runner_task = {
@@ -177,8 +170,8 @@ def batch_job(
             if pickled
             else None
         ),
-        "inputs": [port(dn, True) for dn in task.inputs],
-        "outputs": [port(dn, False) for dn in task.outputs],
+        "inputs": [port(dn) for dn in task.inputs],
+        "outputs": [port(dn) for dn in task.outputs],
     }
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
@@ -193,10 +186,15 @@ def batch_job(
                 "configMap": {"name": pickled["configMap"], "items": [{"key": pickled["key"], "path": pickled["key"]}]},
             }
         )
+    env = [{"name": "TAIPOD_TASK", "value": json.dumps(runner_task, separators=(",", ":"))}]
+    if config.storage_endpoint:
+        env.append({"name": "TAIPOD_STORAGE_ENDPOINT", "value": config.storage_endpoint})
+    if config.storage_region:
+        env.append({"name": "TAIPOD_STORAGE_REGION", "value": config.storage_region})
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": task_spec.get("image") or scenario.spec.get("image") or config.runner_image,
-        "env": [{"name": "TAIPOD_TASK", "value": json.dumps(runner_task, separators=(",", ":"))}],
+        "env": env,
         "terminationMessagePolicy": "File",
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -206,7 +204,8 @@ def batch_job(
         },
     }
     if config.storage_secret:
-        container["envFrom"] = [{"secretRef": {"name": config.storage_secret}}]
+        # The store's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), from the namespace's Secret.
+        container["envFrom"] = [{"secretRef": {"name": config.storage_secret, "optional": True}}]
     if task_spec.get("resources"):
         container["resources"] = {k: v for k, v in task_spec["resources"].items() if v}
     if mounts:

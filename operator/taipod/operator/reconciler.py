@@ -13,6 +13,7 @@ conflict means the cache was stale, and the watch event that follows triggers a 
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from taipod import storage
 from taipod.api import datanodes
 from taipod.core.dag import Dag, SpecErrors
 from taipod.core.history import submission_times
@@ -53,7 +55,22 @@ from taipod.operator.records import (
     submission_record,
 )
 
-__all__ = ["Caches", "Reconciler"]
+__all__ = ["STORAGE_OBJECT", "Caches", "Reconciler", "storage_location"]
+
+STORAGE_OBJECT = "taipod-storage"  # the ConfigMap that says where a namespace's data lives
+MANAGED = {"app.kubernetes.io/managed-by": "taipod"}
+
+
+def storage_location(config: OperatorConfig) -> dict[str, str]:
+    """What the SDK and the CLI need to find the data (published in each namespace's ConfigMap; no secret)."""
+    return {
+        "url": config.storage_url,
+        "endpoint": config.storage_endpoint,
+        "region": config.storage_region,
+        "secret": config.storage_secret if config.storage_key else "",
+        "pvc": config.storage_pvc if not storage.is_remote(config.storage_url) else "",
+    }
+
 
 log = logging.getLogger("taipod.operator")
 Key = tuple[str, str]  # (namespace, scenario name)
@@ -181,7 +198,10 @@ class Reconciler:
             except Exception as error:
                 count = failures[key] = failures.get(key, 0) + 1
                 delay = min(0.2 * 2**count, 30.0)
-                level = logging.WARNING if isinstance(error, ApiError) and error.status == 409 else logging.ERROR
+                expected = (isinstance(error, ApiError) and error.status == 409) or isinstance(
+                    error, storage.StorageUnavailableError
+                )
+                level = logging.WARNING if expected else logging.ERROR
                 log.log(
                     level,
                     "reconciling scenario %s/%s failed (retry in %.1fs): %s",
@@ -223,6 +243,7 @@ class Reconciler:
         if isinstance(dag, SpecErrors):
             await self._mark_invalid(scenario, dag, submissions.values(), now)
             return
+        scenario = await self._write_defaults(scenario, dag)
         await self._create_jobs(scenario, dag, submissions, now)
         jobs = self.caches.scenario_jobs(key)
         facts = self._facts(scenario, dag, submissions, jobs, now)
@@ -478,6 +499,64 @@ class Reconciler:
                 if other != scenario.name:
                     self.trigger((scenario.namespace, other))
 
+    async def _write_defaults(self, scenario: ScenarioRecord, dag: Dag) -> ScenarioRecord:
+        """Store the default data of data nodes never written, then record those edits (at the scenario's creation,
+        as Taipy dates default data), so tasks read every value from the store and none travels in a pod's spec.
+
+        A shared (GLOBAL or CYCLE) node is one entity: once any scenario sharing it has recorded an edit, its value is
+        that one and this scenario's default is not written over it (Taipy creates a global node once). Idempotent: a
+        pass that dies between the upload and the status write uploads the same bytes again.
+        """
+        pending = []
+        for dn in dag.data_nodes.values():
+            if not dn.has_default_data or (scenario.data_nodes.get(dn.name) or {}).get("lastEditDate"):
+                continue
+            if manifests.shared_key(scenario.spec, dn) is not None and self._shared_written(scenario, dn.name):
+                continue
+            pending.append(dn)
+        if not pending:
+            return scenario
+        await self._provision(scenario.namespace)
+        access = self.config.access()
+
+        def upload(dn: Any) -> None:
+            value = scenario.dn_specs[dn.name].get("defaultData")
+            storage.write(manifests.data_node_url(self.config, scenario, dn), dn.storage_type, value, access)
+
+        await _bounded((self.call(upload, dn) for dn in pending), limit=8)
+        created = format_time(scenario.created_at)
+        desired = {name: dict(entry) for name, entry in scenario.data_nodes.items()}
+        for dn in pending:
+            entry = desired.setdefault(dn.name, {})
+            entry["lastEditDate"] = created
+            value = scenario.dn_specs[dn.name].get("defaultData")
+            if datanodes.inlinable(value):
+                entry["value"] = value
+        status = datanodes.status_fields(scenario.data_nodes, scenario.data_nodes_packed, desired)
+        patch = {"metadata": {"resourceVersion": str(scenario.rv)}, "status": status}
+        body = await self.call(
+            self.api.merge_patch, custom_path(scenario.namespace, "scenarios", scenario.name, "status"), patch
+        )
+        record = scenario_record(body)
+        self.caches.put("scenario", record)
+        return record
+
+    def _shared_written(self, scenario: ScenarioRecord, dn_name: str) -> bool:
+        """Whether another scenario sharing this GLOBAL or CYCLE node has recorded an edit of it."""
+        dag = self.dag(scenario)
+        if isinstance(dag, SpecErrors):
+            return False
+        shared = manifests.shared_key(scenario.spec, dag.data_nodes[dn_name])
+        for other_name in self.caches.shared.get((scenario.namespace, shared)) or ():
+            other = self.caches.scenario((scenario.namespace, other_name))
+            if (
+                other is not None
+                and other.name != scenario.name
+                and (other.data_nodes.get(dn_name) or {}).get("lastEditDate")
+            ):
+                return True
+        return False
+
     async def _write_scenario_status(self, scenario: ScenarioRecord, dag: Dag, plan: Plan, now: datetime) -> None:
         current = scenario.data_nodes
         desired: dict[str, dict[str, Any]] = {}
@@ -486,11 +565,6 @@ class Reconciler:
             write = plan.data_node_writes.get(dn.name)
             if write is not None:
                 entry.update(_written(write))
-            elif not entry.get("lastEditDate") and dn.has_default_data:
-                entry["lastEditDate"] = format_time(scenario.created_at)
-                value = scenario.dn_specs[dn.name].get("defaultData")
-                if datanodes.inlinable(value):
-                    entry["value"] = value
             holders = plan.locks.get(dn.name)
             entry["editInProgress"] = True if holders else None
             entry["editor"] = holders[0] if holders else None
@@ -507,6 +581,7 @@ class Reconciler:
                     "problems": None,
                     "tasks": len(dag.tasks),
                     "storageRoot": self.config.storage_url,
+                    "storageEndpoint": self.config.storage_endpoint or None,
                     "conditions": [
                         manifests.condition("Ready", True, "Valid", "the scenario is valid", scenario.generation, now)
                     ],
@@ -542,9 +617,9 @@ class Reconciler:
                     },
                 )
             )
-        if self.config.storage_pvc:
+        if self.config.storage_pvc and not storage.is_remote(self.config.storage_url):
             pvc_spec: dict[str, Any] = {
-                "accessModes": ["ReadWriteOnce"],
+                "accessModes": list(self.config.storage_access_modes),
                 "resources": {"requests": {"storage": self.config.storage_size}},
             }
             if self.config.storage_class:
@@ -562,17 +637,68 @@ class Reconciler:
                 )
             )
         for path, body in wanted:
-            try:
-                await self.call(self.api.get, f"{path}/{body['metadata']['name']}")
-            except ApiError as error:
-                if error.status != 404:
-                    raise
-                try:
-                    await self.call(self.api.create, path, body)
-                except ApiError as create_error:
-                    if create_error.status != 409:
-                        raise
+            await self._ensure(path, body, update=False)
+        # Where the namespace's data lives, for the SDK and the CLI (never a secret value), and the credentials task
+        # pods take from their namespace.
+        published = storage_location(self.config)
+        await self._ensure(
+            f"/api/v1/namespaces/{namespace}/configmaps",
+            {
+                "metadata": {"name": STORAGE_OBJECT, "labels": {"app.kubernetes.io/managed-by": "taipod"}},
+                "data": published,
+            },
+            update=True,
+        )
+        if self.config.storage_secret and self.config.storage_key and self.config.storage_secret_key:
+            data = {
+                "AWS_ACCESS_KEY_ID": self.config.storage_key,
+                "AWS_SECRET_ACCESS_KEY": self.config.storage_secret_key,
+            }
+            if self.config.storage_endpoint:
+                data["AWS_ENDPOINT_URL"] = self.config.storage_endpoint
+            await self._ensure(
+                f"/api/v1/namespaces/{namespace}/secrets",
+                {
+                    "metadata": {
+                        "name": self.config.storage_secret,
+                        "labels": {"app.kubernetes.io/managed-by": "taipod"},
+                    },
+                    "type": "Opaque",
+                    "stringData": data,
+                },
+                update=True,
+                compare=lambda current: (
+                    {k: base64.b64decode(v).decode() for k, v in (current.get("data") or {}).items()} == data
+                ),
+            )
         self._provisioned.add(namespace)
+
+    async def _ensure(
+        self,
+        path: str,
+        body: dict[str, Any],
+        update: bool,
+        compare: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Create ``body`` at ``path`` if missing; with ``update``, patch it when it differs (``compare``, or its
+        ``data``)."""
+        name = body["metadata"]["name"]
+        try:
+            current = await self.call(self.api.get, f"{path}/{name}")
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            try:
+                await self.call(self.api.create, path, body)
+            except ApiError as create_error:
+                if create_error.status != 409:
+                    raise
+            return
+        if not update:
+            return
+        same = compare(current) if compare is not None else current.get("data") == body.get("data")
+        if not same:
+            await self.call(self.api.merge_patch, f"{path}/{name}", {k: v for k, v in body.items() if k != "metadata"})
 
     async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> None:
         task_spec = scenario.task_specs[job.task]
@@ -670,13 +796,12 @@ def _status(job: JobRecord) -> Status:
 
 
 def _state(scenario: ScenarioRecord, name: str, has_default: bool) -> DataNodeState:
+    """A data node's recorded state. Default data counts as written at creation (§9) once the operator has stored it
+    (``_write_defaults`` records that edit before any job of the scenario is planned)."""
+    del has_default
     entry = scenario.data_nodes.get(name) or {}
     text = entry.get("lastEditDate")
-    if text:
-        return DataNodeState(last_edit_date=parse_time(text))
-    if has_default:  # default data counts as written at creation (§9)
-        return DataNodeState(last_edit_date=scenario.created_at)
-    return DataNodeState()
+    return DataNodeState(last_edit_date=parse_time(text)) if text else DataNodeState()
 
 
 def _written(write: DataNodeWrite) -> dict[str, Any]:

@@ -31,22 +31,26 @@ def log(text: str) -> None:
     print(f"taipod runner: {text}", flush=True)
 
 
-def read_input(spec: InputSpec) -> Any:
-    """The input's stored value, else its default data (as if written), else ``NoData``."""
-    if storage.exists(spec.url):
-        return storage.read(spec.url, spec.storage_type)
-    if spec.has_default:
-        return storage.as_if_written(spec.storage_type, spec.default)
-    raise NoData(f"data node {spec.name} was never written ({spec.url})")
+def read_input(spec: InputSpec, access: storage.Access | None = None) -> Any:
+    """The input's stored value, else its default data when the task carries it (older operators), else ``NoData``.
+
+    The operator writes default data to the store before any task reads it, so a missing value means never written.
+    """
+    try:
+        return storage.read(spec.url, spec.storage_type, access)
+    except FileNotFoundError:
+        if spec.has_default:
+            return storage.as_if_written(spec.storage_type, spec.default)
+        raise NoData(f"data node {spec.name} was never written ({spec.url})") from None
 
 
-def write_outputs(task: TaskSpec, result: Any) -> list[tuple[str, Any]]:
+def write_outputs(task: TaskSpec, result: Any, access: storage.Access | None = None) -> list[tuple[str, Any]]:
     """Write the result to the outputs; on a write error, still write the others, then raise (like Taipy)."""
     pairs = map_results(task.task, result, [o.name for o in task.outputs])
     errors: list[tuple[str, Exception]] = []
     for spec, (_, value) in zip(task.outputs, pairs, strict=True):
         try:
-            storage.write(spec.url, spec.storage_type, value)
+            storage.write(spec.url, spec.storage_type, value, access)
         except Exception as exc:
             print(f"taipod runner: writing data node {spec.name} ({spec.url}) failed:", file=sys.stderr)
             traceback.print_exception(exc)
@@ -59,16 +63,26 @@ def write_outputs(task: TaskSpec, result: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def run_task(task: TaskSpec) -> list[tuple[str, Any]]:
+def run_task(task: TaskSpec, access: storage.Access | None = None) -> list[tuple[str, Any]]:
     """Run the task; the (output, value) pairs written."""
     function = load_function(task.function, task.pickled)
-    args = [read_input(spec) for spec in task.inputs]
+    args = [read_input(spec, access) for spec in task.inputs]
     try:
         result = function(*args)
     except SystemExit as exc:
         # Exiting from the function would end the pod with the outputs unwritten, maybe with code 0.
         raise TaskFunctionExit(f"the task function called sys.exit({exc.code!r})") from exc
-    return write_outputs(task, result)
+    return write_outputs(task, result, access)
+
+
+def _reason(exc: BaseException) -> str | None:
+    """``StorageUnavailable`` when the store, not the task, failed (the error or one of its causes)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, storage.StorageUnavailableError):
+            return "StorageUnavailable"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def write_termination_log(path: str, message: str) -> None:
@@ -92,12 +106,12 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     shipped = " (pickled)" if task.pickled is not None else ""
     log(f"job {task.job} task {task.task} function {task.function}{shipped}")
     try:
-        written = run_task(task)
+        written = run_task(task, storage.Access.from_env(env))
     except Exception as exc:
         sys.stdout.flush()
         traceback.print_exception(exc)
         sys.stderr.flush()
-        write_termination_log(termination_log, exception_message(exc))
+        write_termination_log(termination_log, exception_message(exc, _reason(exc)))
         return EXIT_FAILED
     names = ", ".join(name for name, _ in written) or "none"
     log(f"job {task.job} task {task.task} completed (outputs: {names})")

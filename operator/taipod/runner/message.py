@@ -4,8 +4,9 @@ Success: ``{"ok": true, "outputs": {"<output>": {"value": <json>}}}``. An output
 the value is small plain JSON that reads back equal (so the operator can record it inline, decisions "Data nodes");
 an output without an entry, or whose entry has no ``value``, is read from the storage.
 
-Failure: ``{"ok": false, "error": "<ExceptionType>: <message>", "stacktrace": "<tail of the traceback>"}``. The
-tail keeps the last frames and the exception line; a cut traceback starts with ``"...\\n"``.
+Failure: ``{"ok": false, "error": "<ExceptionType>: <message>", "stacktrace": "<tail of the traceback>"}``, plus
+``"reason": "StorageUnavailable"`` when the store rather than the task failed. The tail keeps the last frames and the
+exception line; a cut traceback starts with ``"...\\n"``.
 
 Messages are compact UTF-8 JSON; sizes are counted in bytes.
 """
@@ -154,18 +155,21 @@ def _tail(stacktrace: str, budget: int) -> str:
     return ELLIPSIS + tail
 
 
-def failure_message(error: str, stacktrace: str) -> str:
-    """The message of a failed task: ``error`` cut to about ``ERROR_LIMIT`` characters, then as much of the end of
-    ``stacktrace`` as fits."""
+def failure_message(error: str, stacktrace: str, reason: str | None = None) -> str:
+    """The message of a failed task: ``error`` cut to about ``ERROR_LIMIT`` characters, its ``reason`` if any, then
+    as much of the end of ``stacktrace`` as fits."""
     if len(error) > ERROR_LIMIT:
         error = error[: ERROR_LIMIT - 3] + "..."
     error = _clean(error)
     text, dropped = _last_lines(stacktrace.rstrip("\n"))
     text = _clean(text)
-    budget = MESSAGE_LIMIT - _size(_dumps({"ok": False, "error": error, "stacktrace": ""}))
+    head: dict[str, Any] = {"ok": False, "error": error}
+    if reason:
+        head["reason"] = reason
+    budget = MESSAGE_LIMIT - _size(_dumps({**head, "stacktrace": ""}))
     if dropped or _size(_dumps(text)) - 2 > budget:
         text = _tail(text, budget)
-    return _dumps({"ok": False, "error": error, "stacktrace": text})
+    return _dumps({**head, "stacktrace": text})
 
 
 def describe(exc: BaseException) -> str:
@@ -189,6 +193,6 @@ def format_traceback(exc: BaseException) -> str:
     return text[: -len(exception_only)] + _shorten(exception_only.rstrip("\n")) + "\n"
 
 
-def exception_message(exc: BaseException) -> str:
+def exception_message(exc: BaseException, reason: str | None = None) -> str:
     """The failure message of ``exc``, with the end of its traceback."""
-    return failure_message(describe(exc), format_traceback(exc))
+    return failure_message(describe(exc), format_traceback(exc), reason)

@@ -115,6 +115,21 @@ def _object(cluster: Cluster, plural: str, name: str) -> dict[str, Any] | None:
     return body
 
 
+def _shared_data_node(cluster: Cluster, name: str, scope: str, cycle: str | None) -> Entity | None:
+    """The GLOBAL or CYCLE data node ``name``, seen from any scenario that declares it (each sees the same one)."""
+    for body in cluster.items(names.SCENARIO_PLURAL):
+        spec = body.get("spec") or {}
+        if (body.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        if scope == "CYCLE" and (spec.get("cycle") or "default") != cycle:
+            continue
+        for dn in spec.get("dataNodes") or []:
+            if dn.get("name") == name and dn.get("scope", "SCENARIO") == scope:
+                found: Entity | None = Scenario(cluster, body["metadata"]["name"], body).data_nodes.get(name)
+                return found
+    return None
+
+
 def get(entity_id: str | Entity) -> Entity | None:
     """The entity with this id (a scenario, sequence, task, data node, job or submission), or None."""
     if not isinstance(entity_id, str):
@@ -123,6 +138,9 @@ def get(entity_id: str | Entity) -> Entity | None:
     parsed = names.parse_entity_id(entity_id)
     if parsed is not None:
         kind, member, scenario_name = parsed
+        shared = names.shared_scope(scenario_name) if kind == "DATANODE" else None
+        if shared is not None:
+            return _shared_data_node(cluster, member, *shared)
         body = _object(cluster, names.SCENARIO_PLURAL, scenario_name)
         if body is None:
             return None

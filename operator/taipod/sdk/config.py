@@ -373,11 +373,17 @@ class Config:
         image: str | None = None,
         image_modules: Iterable[str] | None = None,
         operator_timeout: float | None = None,
+        storage_endpoint: str | None = None,
+        storage_key: str | None = None,
+        storage_secret_key: str | None = None,
     ) -> _settings.Settings:
         """taipod's own settings: the namespace (default: ``TAIPOD_NAMESPACE``, else the kubeconfig context's), the
-        kubeconfig and context, the storage root the SDK reads and writes values in (default ``TAIPOD_STORAGE_URL``),
-        the PVC of the embedded operator, the default task image, and the top-level modules importable in that
-        image (their functions are referenced by name instead of shipped by value). Unset arguments are unchanged."""
+        kubeconfig and context, the storage root of an embedded operator (default ``TAIPOD_STORAGE_URL``; otherwise
+        the SDK uses the location the namespace's operator publishes), the PVC of the embedded operator, the default
+        task image, the top-level modules importable in that image (their functions are referenced by name instead of
+        shipped by value), and how this process reaches the store: its endpoint (default ``TAIPOD_STORAGE_ENDPOINT``,
+        else the published one) and credentials (default: the AWS variables or profile, else the namespace's
+        ``taipod-storage`` Secret when readable). Unset arguments are unchanged."""
         changes: dict[str, object] = {}
         for key, value in (
             ("namespace", namespace),
@@ -387,6 +393,9 @@ class Config:
             ("storage_pvc", storage_pvc),
             ("image", image),
             ("operator_timeout", operator_timeout),
+            ("storage_endpoint", storage_endpoint),
+            ("storage_key", storage_key),
+            ("storage_secret_key", storage_secret_key),
         ):
             if value is not None:
                 changes[key] = value
@@ -411,3 +420,6 @@ class Config:
         cls.scenarios = {}
         cls.job_config = JobConfig()
         _settings.reset()
+        from taipod.sdk import store  # noqa: PLC0415 (store imports the cluster, which imports this module)
+
+        store.reset()

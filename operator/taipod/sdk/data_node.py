@@ -1,9 +1,11 @@
 """A data node of a scenario: its state (from the Scenario status) and its value (``read``/``write``).
 
-The value lives at an fsspec URL derived from the Scenario's ``status.storageRoot`` and the spec; small JSON values
-are also inline in the data node's status entry (``taipod.api.datanodes``: readable, or packed when large),
-so ``read()`` needs no access to the storage for them. ``write()`` stores the value with ``taipod.storage`` and
-records the edit in the Scenario status, which is what the operator reads to unblock jobs.
+The value lives in the namespace's store (``taipod.sdk.store``: where the operator publishes it, the URL derived
+from the Scenario's ``status.storageRoot`` and the spec), the same place tasks read and write. Small JSON values
+are also inline in the data node's status entry (``taipod.api.datanodes``: readable, or packed when large), so
+``read()`` needs no access to the store for them. ``write()`` stores the value first and only then records the edit
+in the Scenario status, which is what the operator reads to unblock jobs: a write that cannot reach the store raises
+``StorageUnreachableError`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from taipod import storage
 from taipod.api import datanodes
 from taipod.core.readiness import DataNodeState, is_ready_for_reading, is_valid
 from taipod.core.status import Scope
-from taipod.sdk import freshness, names, settings
-from taipod.sdk.errors import ConfigurationError, StorageUnreachableError
+from taipod.sdk import freshness, names, store
+from taipod.sdk.errors import StorageUnreachableError
 from taipod.sdk.manifest import inline_value
 
 if TYPE_CHECKING:
@@ -43,7 +45,15 @@ class DataNode:
     # -- identity and configuration --------------------------------------------------------------------------------
     @property
     def id(self) -> str:
-        return names.entity_id("DATANODE", self.config_id, self._scenario.id)
+        """One id per entity: a GLOBAL or CYCLE node shared by several scenarios has the same id in each."""
+        return names.entity_id("DATANODE", self.config_id, self._holder())
+
+    def _holder(self) -> str:
+        if self.scope is Scope.GLOBAL:
+            return names.GLOBAL_HOLDER
+        if self.scope is Scope.CYCLE:
+            return names.cycle_holder(self._scenario.cycle or "default")
+        return str(self._scenario.id)
 
     @property
     def config_id(self) -> str:
@@ -106,21 +116,23 @@ class DataNode:
 
     # -- state (re-read) --------------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
-        """This data node's entry in the Scenario status, with its storage URL (derived from the scenario's
-        ``storageRoot`` when the operator did not store it, to keep large scenarios small)."""
-        entry = self._entry()
-        if not entry.get("url"):
-            root = self._scenario._fresh_status().get("storageRoot") or settings.current().resolved_storage_url()
-            if root:
-                entry["url"] = storage.resolve_url(
-                    str(root),
-                    self._scenario.namespace,
-                    self._owner(),
-                    self.config_id,
-                    self.storage_type,
-                    self._spec.get("path"),
-                )
-        return entry
+        """This data node's entry in the Scenario status."""
+        return self._entry()
+
+    def _location(self, what: str) -> tuple[str, storage.Access]:
+        """The value's URL and how this process reaches it (the namespace's published store)."""
+        cluster = self._scenario._cluster
+        where = store.location(cluster, self._scenario._fresh_status())
+        access = store.access_for(cluster, where, what)
+        url = storage.resolve_url(
+            where.url,
+            self._scenario.namespace,
+            self._owner(),
+            self.config_id,
+            self.storage_type,
+            self._spec.get("path"),
+        )
+        return url, access
 
     def _owner(self) -> str:
         if self.scope is Scope.GLOBAL:
@@ -179,8 +191,18 @@ class DataNode:
     @property
     def url(self) -> str | None:
         """Where the value is stored (an fsspec URL), once known."""
-        url = self._status().get("url")
-        return None if url is None else str(url)
+        try:
+            where = store.location(self._scenario._cluster, self._scenario._fresh_status())
+        except Exception:
+            return None
+        return storage.resolve_url(
+            where.url,
+            self._scenario.namespace,
+            self._owner(),
+            self.config_id,
+            self.storage_type,
+            self._spec.get("path"),
+        )
 
     path = url
 
@@ -209,18 +231,16 @@ class DataNode:
         if "value" in status:
             value = status["value"]
             return storage.as_if_written(self.storage_type, value) if self.storage_type in ("csv", "parquet") else value
-        url = status.get("url")
-        if not url:
-            raise NoData(f"data node {self.id} was written but its storage URL is not recorded yet")
+        what = f"read data node {self.config_id!r} of scenario {self._scenario.id!r}"
+        url, access = self._location(what)
         try:
-            return storage.read(str(url), self.storage_type)
-        except (OSError, ImportError) as exc:
-            raise StorageUnreachableError(
-                f"cannot read data node {self.config_id!r} of scenario {self._scenario.id!r} at {url}: {exc}. "
-                "Fix: read it where the storage is reachable (in a task, or with access to the operator's storage: "
-                "the same local directory, or S3 credentials), or keep the value small and JSON so that it is "
-                "recorded in the Scenario status"
-            ) from exc
+            return storage.read(url, self.storage_type, access)
+        except FileNotFoundError:
+            raise NoData(f"data node {self.id} was recorded as written but no value is stored at {url}") from None
+        except storage.StorageUnavailableError as exc:
+            raise StorageUnreachableError(f"cannot {what}: {exc}") from exc
+        except ImportError as exc:
+            raise StorageUnreachableError(f"cannot {what} at {url}: {exc}") from exc
 
     def read(self) -> Any:
         """The value, or None (with a warning, as in Taipy) if the data node was never written."""
@@ -232,35 +252,56 @@ class DataNode:
             )
             return None
 
-    def _storage_url(self, status: dict[str, Any]) -> str:
-        if status.get("url"):
-            return str(status["url"])
-        root = settings.current().resolved_storage_url()
-        if not root:
-            raise ConfigurationError(
-                f"cannot write data node {self.config_id!r}: its storage URL is not recorded yet and no storage root "
-                "is configured. Fix: set TAIPOD_STORAGE_URL (or Config.configure_cluster(storage_url=...)) to the "
-                "operator's storage root, e.g. file:///var/lib/taipod/data or s3://bucket/prefix"
-            )
-        return storage.resolve_url(
-            root, self._scenario.namespace, self._owner(), self.config_id, self.storage_type, self._spec.get("path")
-        )
-
     def write(self, data: Any, job_id: str | None = None, **kwargs: Any) -> None:
-        """Store ``data`` and record the edit in the Scenario status (the operator then unblocks waiting jobs)."""
+        """Store ``data`` where tasks read it, then record the edit in the Scenario status (the operator then unblocks
+        waiting jobs). Nothing is recorded, and nothing changes, when the store cannot be reached."""
         del job_id, kwargs  # Taipy's editor/comment bookkeeping: taipod records the last edit only
-        status = self._status()
-        url = self._storage_url(status)
+        what = f"write data node {self.config_id!r} of scenario {self._scenario.id!r}"
+        url, access = self._location(what)
         try:
-            storage.write(url, self.storage_type, data)
-        except (OSError, ImportError) as exc:
+            storage.write(url, self.storage_type, data, access)
+        except storage.StorageUnavailableError as exc:
+            raise StorageUnreachableError(f"cannot {what}: {exc}") from exc
+        except OSError as exc:
             raise StorageUnreachableError(
-                f"cannot write data node {self.config_id!r} of scenario {self._scenario.id!r} at {url}: {exc}. "
-                "Fix: write it where the operator's storage is reachable (the same local directory, or S3 "
-                "credentials), or set TAIPOD_STORAGE_URL to a root this process can write"
+                f"cannot {what} at {url}: {exc}. Fix: check that this process reaches the namespace's store"
             ) from exc
         small, value = inline_value(data) if self.storage_type in ("pickle", "json") else (False, None)
         self._scenario._record_edit(self.config_id, datetime.now(UTC), small, value)
+        freshness.changed()
+
+    def read_bytes(self) -> bytes:
+        """The value as stored (its storage type's encoding: JSON text, CSV, Parquet or a pickle), for the CLI."""
+        what = f"read data node {self.config_id!r} of scenario {self._scenario.id!r}"
+        url, access = self._location(what)
+        try:
+            return storage.read_bytes(url, access)
+        except FileNotFoundError:
+            status = self._status()
+            if "value" in status:
+                return storage.encode(self.storage_type, status["value"])
+            raise NoData(f"data node {self.id} from config {self.config_id!r} has never been written") from None
+        except storage.StorageUnavailableError as exc:
+            raise StorageUnreachableError(f"cannot {what}: {exc}") from exc
+
+    def write_bytes(self, data: bytes) -> None:
+        """Store ``data``, already in the storage type's encoding, and record the edit as ``write()`` does. The bytes
+        are decoded first, so a file of the wrong format is refused and nothing changes."""
+        try:
+            value = storage.decode(self.storage_type, data)
+        except Exception as exc:
+            raise ValueError(
+                f"the data is not a valid {self.storage_type} value for data node {self.config_id!r} "
+                f"({type(exc).__name__}: {exc}). Fix: give a file in the node's storage type ({self.storage_type})"
+            ) from exc
+        what = f"write data node {self.config_id!r} of scenario {self._scenario.id!r}"
+        url, access = self._location(what)
+        try:
+            storage.write_bytes(url, data, access)
+        except storage.StorageUnavailableError as exc:
+            raise StorageUnreachableError(f"cannot {what}: {exc}") from exc
+        small, inline = inline_value(value) if self.storage_type in ("pickle", "json") else (False, None)
+        self._scenario._record_edit(self.config_id, datetime.now(UTC), small, inline)
         freshness.changed()
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "ANNOTATION_DISPLAY_NAME",
     "ANNOTATION_FORCE_DELETE",
     "ANNOTATION_PROPERTIES",
+    "GLOBAL_HOLDER",
     "GROUP",
     "JOB_PLURAL",
     "LABEL_CONFIG_ID",
@@ -30,12 +31,14 @@ __all__ = [
     "SCENARIO_PLURAL",
     "SUBMISSION_PLURAL",
     "VERSION",
+    "cycle_holder",
     "entity_id",
     "format_time",
     "functions_config_map_name",
     "parse_entity_id",
     "parse_time",
     "scenario_name",
+    "shared_scope",
     "submission_name",
 ]
 
@@ -83,6 +86,23 @@ def submission_name(scenario: str, suffix: str | None = None) -> str:
 def functions_config_map_name(scenario: str) -> str:
     """The ConfigMap holding the scenario's functions shipped by value."""
     return f"{scenario}-functions"
+
+
+GLOBAL_HOLDER = "GLOBAL"  # not a DNS label (upper case), so never a scenario's name
+
+
+def cycle_holder(cycle: str) -> str:
+    """What stands for the scenario in the id of a CYCLE data node: one id for the whole cycle."""
+    return f"CYCLE.{cycle}"
+
+
+def shared_scope(holder: str) -> tuple[str, str | None] | None:
+    """``("GLOBAL", None)`` or ``("CYCLE", cycle)`` for the holder part of a shared data node's id, else None."""
+    if holder == GLOBAL_HOLDER:
+        return "GLOBAL", None
+    if holder.startswith("CYCLE."):
+        return "CYCLE", holder[len("CYCLE.") :]
+    return None
 
 
 def entity_id(kind: str, name: str, scenario: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
@@ -139,14 +140,25 @@ class Orchestrator:
         if operator_serves(cluster):
             _log.info("An operator already serves namespace %s: using it.", cluster.namespace)
             return
+        from taipod.operator.config import OperatorConfig  # noqa: PLC0415
         from taipod.operator.embedded import EmbeddedOperator  # noqa: PLC0415 (kopf loads only when needed)
 
         current = settings.current()
+        # The SDK's own storage settings, when given, are the embedded operator's too; the rest comes from the
+        # environment (TAIPOD_STORAGE_*, AWS_*), as for `python -m taipod.operator`.
+        config = OperatorConfig.from_env()
+        changes = {
+            "storage_endpoint": current.resolved_storage_endpoint(),
+            "storage_key": current.storage_key,
+            "storage_secret_key": current.storage_secret_key,
+        }
+        config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v})  # type: ignore[arg-type]
         operator = EmbeddedOperator(
             cluster.namespace,
             storage_url=current.resolved_storage_url(),
             storage_pvc=current.resolved_storage_pvc(),
             kubeconfig=current.kubeconfig,
+            config=config,
         )
         operator.start()
         with _lock:

@@ -1,8 +1,8 @@
 """Where the SDK works: the cluster (kubeconfig, context), the namespace, the storage root, the task image.
 
 Set with ``Config.configure_cluster(...)``; unset values come from the environment (``TAIPOD_NAMESPACE``,
-``TAIPOD_STORAGE_URL``, ``TAIPOD_STORAGE_PVC``, ``TAIPOD_IMAGE_MODULES``, ``KUBECONFIG``), then from the
-kubeconfig's current context.
+``TAIPOD_STORAGE_URL``, ``TAIPOD_STORAGE_ENDPOINT``, ``TAIPOD_STORAGE_PVC``, ``TAIPOD_IMAGE_MODULES``, ``KUBECONFIG``),
+then from the kubeconfig's current context.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ class Settings:
     context: str | None = None
     storage_url: str | None = None
     storage_pvc: str | None = None
+    storage_endpoint: str | None = None
+    storage_key: str | None = field(default=None, repr=False)
+    storage_secret_key: str | None = field(default=None, repr=False)
     image: str | None = None
     image_modules: tuple[str, ...] = field(default_factory=tuple)
     operator_timeout: float = 60.0
@@ -27,6 +30,9 @@ class Settings:
 
     def resolved_storage_url(self) -> str | None:
         return self.storage_url or os.environ.get("TAIPOD_STORAGE_URL") or None
+
+    def resolved_storage_endpoint(self) -> str | None:
+        return self.storage_endpoint or os.environ.get("TAIPOD_STORAGE_ENDPOINT") or None
 
     def resolved_storage_pvc(self) -> str | None:
         return self.storage_pvc if self.storage_pvc is not None else os.environ.get("TAIPOD_STORAGE_PVC")
