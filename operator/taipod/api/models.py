@@ -229,6 +229,9 @@ class ScenarioStatus(_Status):
     problems: list[SpecProblem] | None = Field(None, max_length=100)
     tasks: int | None = None
     storage_root: str | None = Field(None, alias="storageRoot", description="fsspec root of the data-node values.")
+    storage_endpoint: str | None = Field(
+        None, alias="storageEndpoint", description="S3 endpoint of the store (empty: AWS); no credentials are kept here."
+    )
     data_nodes: dict[str, DataNodeStatus] | None = Field(
         None,
         alias="dataNodes",

@@ -590,6 +590,8 @@ class Reconciler:
             )
         if not status:
             return
+        if status.get("phase") == "Ready":
+            await self._provision(scenario.namespace)  # the SDK may write inputs as soon as the scenario is Ready
         # Conditional on the version read: the entries of data nodes shared or written by the SDK are merged from it.
         patch = {"metadata": {"resourceVersion": str(scenario.rv)}, "status": status}
         body = await self.call(
