@@ -369,10 +369,11 @@ class Runner:
     def url(self, name: str) -> str:
         return str(self.dir / "data" / name)
 
-    def run(self, task: dict[str, Any] | str | None, termination_log: Path | None = None) -> Run:
+    def run(self, task: dict[str, Any] | str | None, termination_log: Path | None = None, **extra_env: str) -> Run:
         log = termination_log or self.termination_log
         path = [str(OPERATOR_DIR), str(self.dir / "image"), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p), "TAIPOD_TERMINATION_LOG": str(log)}
+        env.update(extra_env)
         env.pop("TAIPOD_TASK", None)
         if task is not None:
             env["TAIPOD_TASK"] = task if isinstance(task, str) else json.dumps(task)
@@ -445,6 +446,17 @@ def test_builtin_print(runner: Runner) -> None:
     assert run.code == 0, run.stderr
     assert "hello from a task" in run.stdout.splitlines()
     assert run.message == {"ok": True, "outputs": {}}
+
+
+def test_an_unreachable_store_fails_with_reason_storage_unavailable(runner: Runner) -> None:
+    task = runner.task("taipod.samples:double", [("nb", "pickle")], [("out", "json")])
+    task["inputs"][0]["url"] = "s3://taipod/data/ns/s/nb.pkl"
+    # The discard port on loopback: nothing listens, the connection is refused at once.
+    run = runner.run(
+        task, TAIPOD_STORAGE_ENDPOINT="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="k", AWS_SECRET_ACCESS_KEY="s"
+    )
+    message = assert_failed(run, "StorageUnavailableError: the object store at http://127.0.0.1:9 cannot be reached")
+    assert message["reason"] == "StorageUnavailable"
 
 
 def test_default_data_when_the_input_was_never_written(runner: Runner) -> None:
