@@ -1,7 +1,11 @@
 """`make demo`: the main job end to end.
 
-Brings up the local cluster when no KUBECONFIG is set, installs taipod (CRDs, admission policy and the operator),
-runs the documentation's scenario and a diamond pipeline, and shows their jobs.
+Brings up the local cluster when no KUBECONFIG is set (with its S3 server, the data plane), installs taipod (CRDs,
+admission policy and the operator), runs the documentation's scenario and a diamond pipeline, shows their jobs, and
+reads a value back from the store with `taipod data get`.
+
+Against another cluster (KUBECONFIG set), the operator started here reads TAIPOD_STORAGE_URL, TAIPOD_STORAGE_ENDPOINT
+and the AWS_* credentials from the environment, as `python -m taipod.operator` does.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ def kubectl(kubeconfig: str, *args: str, stdin: str | None = None) -> str:
     return proc.stdout
 
 
-def cluster_kubeconfig() -> str:
+def cluster_kubeconfig() -> tuple[str, dict[str, str]]:
+    """The kubeconfig, and the storage settings of the operator (the local cluster's S3 server)."""
     kubeconfig = os.environ.get("KUBECONFIG")
     if kubeconfig:
         print(f"demo: using the cluster of KUBECONFIG={kubeconfig}")
-        return kubeconfig
+        return kubeconfig, {}
     from localkube.cluster import LocalCluster  # noqa: PLC0415 - test tooling (tests/cluster/), only when needed
 
     cluster = LocalCluster()
@@ -45,7 +50,14 @@ def cluster_kubeconfig() -> str:
         print("demo: no KUBECONFIG; starting the local control plane (stop it with `make cluster-down`)")
         cluster.start(detach=True)
     print(f"demo: export KUBECONFIG={cluster.kubeconfig}")
-    return str(cluster.kubeconfig)
+    s3 = cluster.s3
+    print(f"demo: data goes to the local S3 server at {s3.endpoint} ({s3.url})")
+    return str(cluster.kubeconfig), {
+        "TAIPOD_STORAGE_URL": s3.url,
+        "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+    }
 
 
 def wait_for(kubeconfig: str, submission: str, timeout: float = 180) -> None:
@@ -81,7 +93,7 @@ def served(kubeconfig: str, resource: str, timeout: float = 60) -> None:
 
 
 def main() -> None:
-    kubeconfig = cluster_kubeconfig()
+    kubeconfig, storage_env = cluster_kubeconfig()
     manifests = subprocess.run(
         [sys.executable, "-m", "taipod.cli", "manifests"], capture_output=True, text=True, check=True
     )
@@ -91,7 +103,13 @@ def main() -> None:
         served(kubeconfig, f"{kind}.taipod.io")
     kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", "--timeout=120s")
     kubectl(kubeconfig, "create", "namespace", NAMESPACE)
-    env = {**os.environ, "KUBECONFIG": kubeconfig, "TAIPOD_NAMESPACES": NAMESPACE, "TAIPOD_LIVENESS_ENDPOINT": ""}
+    env = {
+        **os.environ,
+        **storage_env,
+        "KUBECONFIG": kubeconfig,
+        "TAIPOD_NAMESPACES": NAMESPACE,
+        "TAIPOD_LIVENESS_ENDPOINT": "",
+    }
     print(f"demo: starting the operator for namespace {NAMESPACE} (python -m taipod.operator, the image's command)")
     operator = subprocess.Popen([sys.executable, "-m", "taipod.operator"], env=env)
     try:
@@ -116,6 +134,19 @@ def main() -> None:
             kubeconfig, "-n", NAMESPACE, "get", "scenario", "pipeline", "-o", "jsonpath={.status.dataNodes.total.value}"
         )
         print(f"\ndemo: doubling's output = {output} (21 doubled); pipeline's total = {total}")
+        # The same value from the store, as a kubectl user reads it (no storage settings: the CLI finds the store
+        # the operator published for the namespace, and its credentials Secret).
+        cli_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TAIPOD_STORAGE"))}
+        stored = subprocess.run(
+            [sys.executable, "-m", "taipod.cli", "-n", NAMESPACE, "data", "get", "doubling", "output"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**cli_env, "KUBECONFIG": kubeconfig},
+        )
+        if stored.returncode != 0:
+            raise SystemExit(f"demo: taipod data get failed: {stored.stderr.strip()}")
+        print(f"demo: `taipod data get doubling output` reads {stored.stdout.strip()} from the store")
         print(f"demo: explore with `kubectl -n {NAMESPACE} get taipod` (KUBECONFIG above); the operator stops now")
     finally:
         operator.terminate()

@@ -363,7 +363,7 @@ class OperatorProcess:
         log_path: Path,
         *,
         kwok: bool,
-        storage_url: str,
+        storage_env: dict[str, str],
         module: str = "taipod.operator",
     ) -> None:
         self.module = module
@@ -371,7 +371,7 @@ class OperatorProcess:
         self.namespaces = namespaces
         self.log_path = log_path
         self.kwok = kwok
-        self.storage_url = storage_url
+        self.storage_env = storage_env  # TAIPOD_STORAGE_* and the store's AWS_* credentials
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -380,15 +380,14 @@ class OperatorProcess:
         return self.proc.pid
 
     def start(self, api: Api, timeout: float = 90) -> OperatorProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TAIPOD_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TAIPOD_", "AWS_"))}
         env.update(
             {
                 "KUBECONFIG": str(self.kubeconfig),
                 "TAIPOD_NAMESPACES": ",".join(self.namespaces),
                 "TAIPOD_LIVENESS_ENDPOINT": "",
-                "TAIPOD_STORAGE_PVC": "",
-                "TAIPOD_STORAGE_URL": self.storage_url,
                 "PYTHONUNBUFFERED": "1",
+                **self.storage_env,
             }
         )
         if self.kwok:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("latency", "throughput", "scale", "sdk")
+SECTIONS = ("latency", "throughput", "scale", "sdk", "data")
 
 
 def _paths() -> None:
@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-timeout", type=float, default=1200)
     parser.add_argument("--stall-timeout", type=float, default=180, help="stop a scale run that made no progress")
     parser.add_argument("--sdk-repeat", type=int, default=3)
+    parser.add_argument("--data-mb", type=int, default=50, help="size of the data-plane section's value")
     parser.add_argument("--run-dir", type=Path, help="where the cluster, logs and profiles go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, profiles, results.json)")
     args = parser.parse_args(argv)

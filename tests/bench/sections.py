@@ -1,4 +1,4 @@
-"""The four measurements of issue 6: step latency, throughput, scale, SDK listing."""
+"""The measurements of issues 6 and 11: step latency, throughput, scale, SDK listing, data throughput."""
 
 from __future__ import annotations
 
@@ -100,17 +100,25 @@ class Bench:
                 f"{', '.join(f'{k} {v}' for k, v in codes.items())}): the sections measured different code"
             )
         codes[name] = digest
-        storage = self.run_dir / "storage"
-        storage.mkdir(exist_ok=True)
         op = OperatorProcess(
             self.operator_kubeconfig,
             namespaces,
             self.run_dir / "logs" / f"operator-{name}.log",
             kwok=kwok,
-            storage_url=f"file://{storage}",
+            storage_env=self.storage_env(),
             module=self.args.operator_module,
         )
         return op.start(self.api)
+
+    def storage_env(self) -> dict[str, str]:
+        """The data plane of the benchmark's cluster: its S3 server, as the chart's default mode has it."""
+        s3 = self.cluster.s3
+        return {
+            "TAIPOD_STORAGE_URL": s3.url,
+            "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
+            "AWS_ACCESS_KEY_ID": s3.access_key,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        }
 
     def watch(self, path: str, marks: Any) -> tuple[Timeline, Watcher]:
         timeline = Timeline()
@@ -818,3 +826,95 @@ def sdk(bench: Bench) -> None:
     if out.get("profile"):
         (bench.run_dir / "sdk-profile.txt").write_text(out["profile"])
         bench.report.notes.append("cProfile of one tp.get_jobs():\n" + _profile_head(out["profile"]))
+
+
+_DATA_SCRIPT = r"""
+import json, sys, time
+import numpy as np, pandas as pd
+import taipod as tp
+from taipod import Config, storage
+
+def add_one(frame):
+    return frame + 1
+
+mb, endpoint, key, secret, url = int(sys.argv[1]), *sys.argv[2:6]
+rows = mb * 1024 * 1024 // 16
+frame = pd.DataFrame({"a": np.random.default_rng(1).integers(0, 2**62, rows), "b": np.arange(rows)})
+size = len(storage.encode("parquet", frame))
+access = storage.Access(endpoint, key, secret)
+# Plain s3fs, the same bytes and the same four transfers: upload, download, upload, download.
+plain = []
+for attempt in range(2):
+    start = time.perf_counter()
+    storage.write(f"{url}/bench-plain/x{attempt}.parquet", "parquet", frame, access)
+    got = storage.read(f"{url}/bench-plain/x{attempt}.parquet", "parquet", access)
+    storage.write(f"{url}/bench-plain/y{attempt}.parquet", "parquet", got + 1, access)
+    storage.read(f"{url}/bench-plain/y{attempt}.parquet", "parquet", access)
+    plain.append(time.perf_counter() - start)
+src = Config.configure_data_node("src", "parquet")
+dst = Config.configure_data_node("dst", "parquet")
+scenario = tp.create_scenario(Config.configure_scenario("data", [Config.configure_task("add_one", add_one, src, dst)]))
+runs = []
+for attempt in range(2):
+    start = time.perf_counter()
+    scenario.src.write(frame)
+    job = tp.submit(scenario).jobs[0]
+    out = scenario.dst.read()
+    runs.append(time.perf_counter() - start)
+    assert job.status is tp.Status.COMPLETED and len(out) == rows
+print(json.dumps({"bytes": size, "plain": plain, "taipod": runs, "execution": job.execution_duration}))
+"""
+
+
+def data(bench: Bench) -> None:
+    """Issue 11: a value of ``--data-mb`` MB from the SDK through a task and back, against plain s3fs transfers of
+    the same bytes in the same run (the ratio is what counts on a noisy machine); and the S3 server's footprint."""
+    section = "5. data plane (S3)"
+    ns = "bench-data"
+    bench.api.create("/api/v1/namespaces", {"metadata": {"name": ns}})
+    op = bench.operator("data", [ns], kwok=False)
+    try:
+        s3 = bench.cluster.s3
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TAIPOD_", "AWS_"))}
+        env.update({"KUBECONFIG": str(bench.cluster.kubeconfig), "TAIPOD_NAMESPACE": ns})
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _DATA_SCRIPT,
+                str(bench.args.data_mb),
+                s3.endpoint,
+                s3.access_key,
+                s3.secret_key,
+                s3.url,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        try:
+            out = json.loads(result.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            bench.report.add(section, "SDK -> task -> SDK", f"could not run: {result.stderr.strip()[-400:]}")
+            return
+        plain, runs = min(out["plain"]), min(out["taipod"])
+        mb = out["bytes"] / 1e6
+        bench.report.add(
+            section,
+            f"{mb:.0f} MB parquet: SDK write, task read+write, SDK read (best of 2)",
+            f"{runs:.2f} s (task {out['execution']:.2f} s); plain s3fs, same 4 transfers: {plain:.2f} s",
+        )
+        bench.report.add(
+            section,
+            "throughput ratio (plain s3fs time / taipod time)",
+            f"{plain / runs:.2f}",
+            ">= 0.8",
+            plain / runs >= 0.8,
+        )
+        footprint = bench.cluster.s3_footprint() if hasattr(bench.cluster, "s3_footprint") else None
+        if footprint:
+            bench.report.add(section, "S3 server start time, RSS", footprint)
+    finally:
+        op.stop()
