@@ -213,6 +213,22 @@ def test_image_pull_failure_fails_only_after_the_grace_period() -> None:
     assert late.job_changes["s1-first"].delete_batch
 
 
+def test_a_pod_kept_off_every_node_by_its_volume_fails_naming_the_access_mode() -> None:
+    conflict = "0/2 nodes are available: 1 node(s) had volume node affinity conflict, 1 node(s) didn't match selector"
+    stuck = job(
+        "first", Status.SUBMITTED, Status.PENDING, batch_recorded="uid-1", run=run("Pending", unschedulable=conflict)
+    )
+    early = plan_scenario(facts(stuck, image_pull_grace=timedelta(minutes=5)), NOW)
+    assert moves(early, "s1-first") == [] and early.requeue_after is not None
+    late = plan_scenario(facts(stuck, image_pull_grace=timedelta(seconds=30)), NOW)
+    change = late.job_changes["s1-first"]
+    assert change.reason == "VolumeNotMountable" and "ReadWriteOnce" in (change.message or "")
+    assert "volume node affinity conflict" in (change.message or "") and change.delete_batch
+    # Unschedulable for another reason (no room yet, a queue): it stays PENDING.
+    waiting = replace(stuck, run=run("Pending", unschedulable="0/2 nodes are available: 2 Insufficient cpu."))
+    assert moves(plan_scenario(facts(waiting, image_pull_grace=timedelta(seconds=30)), NOW), "s1-first") == []
+
+
 def test_skip_rule_and_force() -> None:
     states = {"a": WRITTEN, "x": DataNodeState(last_edit_date=T0 + timedelta(seconds=1))}
     plan = plan_scenario(facts(job("lone"), states=states), NOW)

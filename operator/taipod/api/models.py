@@ -230,7 +230,9 @@ class ScenarioStatus(_Status):
     tasks: int | None = None
     storage_root: str | None = Field(None, alias="storageRoot", description="fsspec root of the data-node values.")
     storage_endpoint: str | None = Field(
-        None, alias="storageEndpoint", description="S3 endpoint of the store (empty: AWS); no credentials are kept here."
+        None,
+        alias="storageEndpoint",
+        description="S3 endpoint of the store (empty: AWS); no credentials are kept here.",
     )
     data_nodes: dict[str, DataNodeStatus] | None = Field(
         None,

@@ -57,6 +57,28 @@ BAD_WAITING_REASONS = frozenset(
 )
 
 
+# What the scheduler says when a pod's volume keeps it off every node: a ReadWriteOnce claim bound to another node, a
+# missing claim. Other unschedulable pods stay PENDING (a queue such as Kueue, or a cluster scaling up, frees them).
+_VOLUME_CONFLICTS = (
+    "volume node affinity conflict",
+    "persistentvolumeclaim",
+    "unbound immediate persistentvolumeclaims",
+)
+
+
+def _volume_conflict(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _VOLUME_CONFLICTS)
+
+
+def _volume_message(scheduler: str) -> str:
+    return (
+        f"the task's pod cannot mount its data volume on any node it may run on ({scheduler.strip()[:400]}). A "
+        "ReadWriteOnce claim is mounted by one node at a time, and task pods of a scenario run on several nodes. "
+        "Fix: use object storage (the chart's storage.type objectStore or s3), or a ReadWriteMany claim"
+    )
+
+
 @dataclass(frozen=True)
 class PodFacts:
     """The pod of a job's batch Job, as its status reports it."""
@@ -73,6 +95,7 @@ class PodFacts:
     termination_message: str | None = None
     pod_reason: str | None = None  # pod.status.reason: Evicted, DeadlineExceeded, ...
     pod_message: str | None = None
+    unschedulable: str | None = None  # the scheduler's message while it cannot place the pod
     running_seen_at: datetime | None = None  # when the operator first saw it Running (None: not known)
 
 
@@ -369,6 +392,14 @@ class _Pass:
             self.move(name, Status.RUNNING, at=pod.running_seen_at)
             if job.pod_recorded != pod.name:  # once: a patch per pass for every running job would be waste
                 self.plan.change(name).pod = pod.name
+            return
+        if pod.phase == "Pending" and pod.unschedulable and _volume_conflict(pod.unschedulable):
+            due = pod.created_at + self.facts.image_pull_grace
+            if self.now >= due:
+                self.fail(name, "VolumeNotMountable", _volume_message(pod.unschedulable))
+                self._stop(name)
+            else:
+                self._requeue((due - self.now).total_seconds())
             return
         if pod.phase == "Pending" and pod.waiting_reason in BAD_WAITING_REASONS:
             due = pod.created_at + self.facts.image_pull_grace

@@ -248,6 +248,14 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
     waiting = state.get("waiting") or {}
     terminated = state.get("terminated") or last.get("terminated") or {}
     created = meta.get("creationTimestamp")
+    unschedulable = next(
+        (
+            c.get("message") or "unschedulable"
+            for c in status.get("conditions") or []
+            if c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable"
+        ),
+        None,
+    )
     facts = PodFacts(
         name=meta.get("name", ""),
         phase=status.get("phase") or "Pending",
@@ -261,6 +269,7 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         termination_message=terminated.get("message"),
         pod_reason=status.get("reason"),
         pod_message=status.get("message"),
+        unschedulable=unschedulable,
     )
     return PodRecord(
         namespace=meta.get("namespace", ""),
