@@ -4,6 +4,7 @@
     python -m localkube up           start a cluster that keeps running; prints its kubeconfig path
     python -m localkube kubeconfig   print the kubeconfig path (use: export KUBECONFIG=$(...))
     python -m localkube status       say whether it runs
+    python -m localkube s3-env       print `export` lines for its S3 server (eval "$(python -m localkube s3-env)")
     python -m localkube down         stop it and every pod process
     python -m localkube demo         start it if no KUBECONFIG is set, run a Job end to end, show it
 
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m localkube", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status", "demo"])
+    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status", "demo", "s3-env"])
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     parser.add_argument("--kwok-nodes", type=int, default=0, help="with up: also start kwok with N fake nodes")
     args = parser.parse_args(argv)
@@ -46,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
             if not cluster.running():
                 raise ClusterError(f"no local cluster runs from {args.state_dir}: start one with `make cluster-up`")
             print(cluster.kubeconfig)
+        elif args.command == "s3-env":
+            if not cluster.running():
+                raise ClusterError(f"no local cluster runs from {args.state_dir}: start one with `make cluster-up`")
+            for key, value in cluster.s3.env().items():
+                print(f"export {key}={shlex.quote(value)}")
         elif args.command == "status":
             running = cluster.running()
             print(f"running, KUBECONFIG={cluster.kubeconfig}" if running else "stopped")

@@ -25,6 +25,8 @@ from .errors import ClusterError
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
+VERSITYGW_VERSION = "v1.8.0"  # the S3 server of the data plane; its own cache folder (gomod/versitygw)
+SEPARATE_MODULES = ("versitygw",)  # built into folders of their own: a change there never rebuilds Kubernetes
 MIN_GO = (1, 26)
 STAMP = ".complete"  # written last: a folder without it is an interrupted build
 
@@ -49,11 +51,17 @@ class Binaries:
         return [self.etcd, self.kube_apiserver, self.kube_controller_manager, self.kube_scheduler, self.kwok]
 
 
-def _module_hash() -> str:
+def _module_hash(only: str | None = None) -> str:
+    """A hash of the wrapper modules' files: of the control plane's (every module but ``SEPARATE_MODULES``), or of
+    the module ``only``."""
     digest = hashlib.sha256()
     for path in sorted(GOMOD_DIR.rglob("*")):
+        relative = path.relative_to(GOMOD_DIR)
+        top = relative.parts[0]
+        if (top != only) if only else (top in SEPARATE_MODULES):
+            continue
         if path.is_file() and path.suffix in {".mod", ".sum", ".go"}:
-            digest.update(str(path.relative_to(GOMOD_DIR)).encode())
+            digest.update(str(relative).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -154,8 +162,47 @@ def _verify(binaries: Binaries) -> None:
         raise ClusterError(f"kube-apiserver reports {out.stdout.strip()!r}, expected {KUBERNETES_VERSION}")
 
 
+def versitygw_dir() -> Path:
+    return cache_root() / f"versitygw-{VERSITYGW_VERSION}-{_module_hash('versitygw')}"
+
+
+def ensure_versitygw(log: bool = True) -> Path:
+    """The cached versitygw binary (the local cluster's S3 server), built first if missing (about 2 minutes cold)."""
+    target = versitygw_dir()
+    binary = target / "versitygw"
+    if (target / STAMP).is_file():
+        return binary
+    go = _check_go()
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with (cache_root() / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / STAMP).is_file():
+            return binary
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        build_log = cache_root() / "build-versitygw.log"
+        build_log.write_text("")
+        started = time.monotonic()
+        if log:
+            print(f"localkube: building versitygw (first time only; log: {build_log})", file=sys.stderr, flush=True)
+        _run_build(go, "versitygw", staging, ["github.com/versity/versitygw/cmd/versitygw"], "-s -w", build_log)
+        proc = subprocess.run(
+            [str(staging / "versitygw"), "--version"], capture_output=True, text=True, timeout=60, check=False
+        )
+        if proc.returncode != 0:
+            raise ClusterError(f"versitygw --version failed: {(proc.stderr or proc.stdout).strip()[:500]}")
+        (staging / STAMP).write_text(f"{VERSITYGW_VERSION}\n")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        if log:
+            print(f"localkube: built versitygw in {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
+    return binary
+
+
 def ensure_binaries(log: bool = True) -> Binaries:
     """Return the cached binaries, building them first if this version is not cached yet."""
+    ensure_versitygw(log)
     target = bin_dir()
     binaries = _binaries_in(target)
     if (target / STAMP).is_file():

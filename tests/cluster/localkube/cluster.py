@@ -1,10 +1,11 @@
-"""A loopback Kubernetes control plane plus one node that runs pods as local processes.
+"""A loopback Kubernetes control plane plus one node that runs pods as local processes, and an S3 server.
 
-``LocalCluster.start()`` starts etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler and the node agent, in that order, each on a free loopback port, and waits
-until the node is Ready and the ``default`` ServiceAccount exists. Everything it knows is
-written to ``<state_dir>/state.json`` so that another process (``localkube down``) can stop
-it. ``start_kwok()`` adds fake nodes for scale tests.
+``LocalCluster.start()`` starts etcd, the S3 server (versitygw, the data plane: values of data nodes live there),
+kube-apiserver, kube-controller-manager, kube-scheduler and the node agent, in that order, each on a free loopback
+port, and waits until the node is Ready and the ``default`` ServiceAccount exists. Everything it knows is written to
+``<state_dir>/state.json`` (the S3 server's endpoint and generated credentials to ``<state_dir>/s3.json``) so that
+another process (``localkube down``, ``localkube s3-env``) can find it. ``start_kwok()`` adds fake nodes for scale
+tests.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import contextlib
 import functools
 import json
 import os
+import secrets
 import shutil
+import socket
 import ssl
 import sys
 import time
@@ -27,13 +30,41 @@ from typing import Any
 import yaml
 
 from . import procs
-from .build import Binaries, cache_root, ensure_binaries
+from .build import Binaries, cache_root, ensure_binaries, ensure_versitygw
 from .errors import ClusterError
 from .pki import Pki, create_pki
 
 NODE_NAME = "localkube-node"
 KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
 KWOK_CONFIG = Path(__file__).resolve().parent.parent / "kwok.yaml"
+
+
+S3_BUCKET = "taipod"
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """The cluster's S3 server: where it listens and its credentials (generated per cluster)."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    bucket: str = S3_BUCKET
+
+    @property
+    def url(self) -> str:
+        """The storage root taipod uses on it."""
+        return f"s3://{self.bucket}/data"
+
+    def env(self) -> dict[str, str]:
+        """What a process needs to use it: the operator's settings and the standard AWS variables."""
+        return {
+            "TAIPOD_STORAGE_URL": self.url,
+            "TAIPOD_STORAGE_ENDPOINT": self.endpoint,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+        }
 
 
 @dataclass
@@ -133,6 +164,7 @@ class LocalCluster:
         started = time.monotonic()
         try:
             self._start_etcd(binaries, ports, tie)
+            self._start_s3(tie, timeout)
             self._start_apiserver(binaries, pki, ports, tie, timeout)
             self._start_controllers(binaries, pki, ports, tie, timeout)
             self._start_node_agent(pki, ports, tie, timeout)
@@ -153,6 +185,53 @@ class LocalCluster:
         self.state.pids[name] = pid
         self._save()
         return pid
+
+    # -- the S3 server -----------------------------------------------------------------------
+    @property
+    def _s3_file(self) -> Path:
+        return self.state_dir / "s3.json"
+
+    @property
+    def s3(self) -> S3Server:
+        """The S3 server's endpoint and credentials (``ClusterError`` before the cluster started)."""
+        try:
+            return S3Server(**json.loads(self._s3_file.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ClusterError(f"no S3 server recorded in {self.state_dir}: start the cluster first") from exc
+
+    def _start_s3(self, tie: bool, timeout: float) -> None:
+        server = S3Server(
+            endpoint=f"http://127.0.0.1:{procs.free_port()}",
+            access_key=f"taipod{secrets.token_hex(6)}",
+            secret_key=secrets.token_urlsafe(30),
+        )
+        self._s3_file.write_text(json.dumps(asdict(server)))
+        self._s3_file.chmod(0o600)
+        self.start_s3(tie=tie, timeout=timeout)
+        _create_bucket(server)
+
+    def start_s3(self, tie: bool = True, timeout: float = 30) -> None:
+        """Start the S3 server (again): same port, credentials and data (tests stop it to provoke a real outage)."""
+        server = self.s3
+        data = self.state_dir / "s3"
+        data.mkdir(exist_ok=True)
+        port = server.endpoint.rsplit(":", 1)[1]
+        cmd = [str(ensure_versitygw()), "--port", f"127.0.0.1:{port}", "--quiet", "posix"]
+        if not _supports_user_xattrs(data):  # versitygw keeps object metadata in user xattrs, else aside
+            (self.state_dir / "s3-meta").mkdir(exist_ok=True)
+            cmd += ["--sidecar", str(self.state_dir / "s3-meta")]
+        env = {**os.environ, "ROOT_ACCESS_KEY_ID": server.access_key, "ROOT_SECRET_ACCESS_KEY": server.secret_key}
+        pid = self._spawn("s3", [*cmd, str(data)], tie, env=env)
+        procs.wait_for("the S3 server", lambda: _accepts(int(port)), timeout, pid, self.logs / "s3.log")
+
+    def stop_s3(self) -> None:
+        """Stop the S3 server (its data stays); ``start_s3()`` brings it back."""
+        state = self.load()
+        pid = state.pids.pop("s3", None) if state else None
+        if pid and procs.alive(pid):
+            procs.stop_group(pid, grace=5)
+        if state is not None:
+            self._save()
 
     def _start_etcd(self, b: Binaries, ports: dict[str, int], tie: bool) -> None:
         client = f"http://127.0.0.1:{ports['etcd']}"
@@ -358,7 +437,7 @@ class LocalCluster:
         state = self.load()
         if state is None:
             return
-        order = ["kwok", "node-agent", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
+        order = ["kwok", "node-agent", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "s3", "etcd"]
         for name in order:
             pid = state.pids.get(name)
             if pid and procs.alive(pid):
@@ -392,6 +471,32 @@ class LocalCluster:
             raise ClusterError("the cluster is not running")
         token = yaml.safe_load(self.kubeconfig.read_text())["users"][0]["user"]["token"]
         return MiniApi(state.server, token, self.state_dir / "pki" / "ca.crt")
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def _supports_user_xattrs(folder: Path) -> bool:
+    try:
+        os.setxattr(folder, "user.taipod.probe", b"1")
+        os.removexattr(folder, "user.taipod.probe")
+    except OSError:
+        return False
+    return True
+
+
+def _create_bucket(server: S3Server) -> None:
+    """Create the bucket taipod's data goes to (never with a LocationConstraint: versitygw refuses us-east-1)."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(
+        key=server.access_key, secret=server.secret_key, client_kwargs={"endpoint_url": server.endpoint}
+    )
+    if not fs.exists(server.bucket):
+        fs.mkdir(server.bucket)
 
 
 class MiniApi:
