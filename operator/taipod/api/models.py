@@ -168,6 +168,12 @@ class TaskSpec(_Spec):
         ge=1,
         description="The pod's active deadline: past it the job ends FAILED with the reason DeadlineExceeded.",
     )
+    node_selector: dict[str, str] | None = Field(
+        None,
+        alias="nodeSelector",
+        max_length=20,
+        description="Node labels the task's pod must run on (merged over the operator's TAIPOD_TASK_NODE_SELECTOR).",
+    )
 
 
 class SequenceSpec(_Spec):

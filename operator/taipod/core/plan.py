@@ -60,9 +60,9 @@ BAD_WAITING_REASONS = frozenset(
 # What the scheduler says when a pod's volume keeps it off every node: a ReadWriteOnce claim bound to another node, a
 # missing claim. Other unschedulable pods stay PENDING (a queue such as Kueue, or a cluster scaling up, frees them).
 _VOLUME_CONFLICTS = (
-    "volume node affinity conflict",
-    "persistentvolumeclaim",
-    "unbound immediate persistentvolumeclaims",
+    "volume node affinity conflict",  # the scheduler before Kubernetes 1.33
+    "persistentvolume's node affinity",  # since: "didn't match PersistentVolume's node affinity"
+    "persistentvolumeclaim",  # a claim that does not exist, or is not bound
 )
 
 

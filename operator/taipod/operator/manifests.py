@@ -219,8 +219,9 @@ def batch_job(
     }
     if config.runner_service_account:
         pod_spec["serviceAccountName"] = config.runner_service_account
-    if config.task_node_selector:
-        pod_spec["nodeSelector"] = dict(config.task_node_selector)
+    node_selector = {**config.task_node_selector, **(task_spec.get("nodeSelector") or {})}
+    if node_selector:
+        pod_spec["nodeSelector"] = node_selector
     if config.task_tolerations:
         pod_spec["tolerations"] = [dict(t) for t in config.task_tolerations]
     if volumes:

@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status", "demo", "s3-env"])
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     parser.add_argument("--kwok-nodes", type=int, default=0, help="with up: also start kwok with N fake nodes")
+    parser.add_argument("--nodes", type=int, default=1, help="with up: node agents to start (each a node)")
     args = parser.parse_args(argv)
-    cluster = LocalCluster(args.state_dir)
+    cluster = LocalCluster(args.state_dir, nodes=args.nodes)
     try:
         if args.command == "build":
             ensure_binaries()

@@ -98,9 +98,10 @@ def write_kubeconfig(path: Path, server: str, ca: Path, token: str, name: str = 
 
 
 class LocalCluster:
-    def __init__(self, state_dir: Path | None = None, binaries: Binaries | None = None) -> None:
+    def __init__(self, state_dir: Path | None = None, binaries: Binaries | None = None, nodes: int = 1) -> None:
         self.state_dir = (state_dir or default_state_dir()).resolve()
         self._binaries = binaries
+        self.nodes = max(1, nodes)  # node agents; every pod of a node runs as a local process
         self.state: ClusterState | None = None
 
     # -- paths -----------------------------------------------------------------------------
@@ -345,32 +346,45 @@ class LocalCluster:
             self.logs / "kube-scheduler.log",
         )
 
+    def node_names(self) -> list[str]:
+        """The node agents' nodes: ``localkube-node``, then ``localkube-node-1`` and so on."""
+        return [NODE_NAME] + [f"{NODE_NAME}-{i}" for i in range(1, self.nodes)]
+
     def _start_node_agent(self, pki: Pki, ports: dict[str, int], tie: bool, timeout: float) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(__file__).resolve().parent.parent), *filter(None, [env.get("PYTHONPATH")])]
         )
         env.pop("KUBECONFIG", None)
-        pid = self._spawn(
-            "node-agent",
-            [
-                sys.executable,
-                "-m",
-                "localkube.nodeagent",
-                f"--kubeconfig={self.kubeconfig}",
-                f"--node-name={NODE_NAME}",
-                f"--state-dir={self.node_dir}",
-                f"--port={ports['kubelet']}",
-                f"--tls-cert={pki.kubelet_cert}",
-                f"--tls-key={pki.kubelet_key}",
-            ],
-            tie,
-            env=env,
-        )
         api = self.api()
-        procs.wait_for(
-            "the node agent's node", lambda: api.node_ready(NODE_NAME), timeout, pid, self.logs / "node-agent.log"
-        )
+        for index, node in enumerate(self.node_names()):
+            suffix = f"-{index}" if index else ""
+            port = ports["kubelet"] if index == 0 else procs.free_port()
+            ports[f"kubelet{suffix}"] = port
+            pid = self._spawn(
+                f"node-agent{suffix}",
+                [
+                    sys.executable,
+                    "-m",
+                    "localkube.nodeagent",
+                    f"--kubeconfig={self.kubeconfig}",
+                    f"--node-name={node}",
+                    f"--state-dir={self.state_dir / f'node{suffix}'}",
+                    f"--port={port}",
+                    f"--tls-cert={pki.kubelet_cert}",
+                    f"--tls-key={pki.kubelet_key}",
+                    *(["--provisioner"] if index == 0 else []),  # one provisioner: claims live on the first node
+                ],
+                tie,
+                env=env,
+            )
+            procs.wait_for(
+                f"node {node}",
+                functools.partial(api.node_ready, node),
+                timeout,
+                pid,
+                self.logs / f"node-agent{suffix}.log",
+            )
         procs.wait_for(
             "the default ServiceAccount",
             lambda: api.exists("/api/v1/namespaces/default/serviceaccounts/default"),
@@ -437,11 +451,12 @@ class LocalCluster:
         state = self.load()
         if state is None:
             return
-        order = ["kwok", "node-agent", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "s3", "etcd"]
+        agents = sorted(name for name in state.pids if name.startswith("node-agent"))
+        order = ["kwok", *agents, "kube-scheduler", "kube-controller-manager", "kube-apiserver", "s3", "etcd"]
         for name in order:
             pid = state.pids.get(name)
             if pid and procs.alive(pid):
-                procs.stop_group(pid, grace=15 if name == "node-agent" else 10)
+                procs.stop_group(pid, grace=15 if name.startswith("node-agent") else 10)
         self._kill_leftover_pods()
         state.pids = {}
         with contextlib.suppress(OSError):
@@ -450,7 +465,7 @@ class LocalCluster:
     def _kill_leftover_pods(self) -> None:
         # The node agent kills its pods when stopped; a SIGKILLed agent cannot, so the
         # process groups it recorded are killed here too.
-        for pgid_file in self.node_dir.glob("pods/*/*.pgid"):
+        for pgid_file in self.state_dir.glob("node*/pods/*/*.pgid"):
             with contextlib.suppress(ValueError, OSError):
                 procs.stop_group(int(pgid_file.read_text()), grace=1)
 

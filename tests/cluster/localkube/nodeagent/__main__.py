@@ -23,6 +23,11 @@ def main() -> int:
     parser.add_argument("--tls-cert", type=Path, required=True)
     parser.add_argument("--tls-key", type=Path, required=True)
     parser.add_argument(
+        "--provisioner",
+        action="store_true",
+        help="also run the cluster's volume provisioner (one agent of the cluster does; its claims live on its node)",
+    )
+    parser.add_argument(
         "--images",
         type=Path,
         default=DEFAULT_IMAGES,
@@ -38,6 +43,7 @@ def main() -> int:
         args.tls_cert,
         args.tls_key,
         load_images(args.images),
+        provisions=args.provisioner,
     )
     done = threading.Event()
 

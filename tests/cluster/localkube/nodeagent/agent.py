@@ -39,8 +39,10 @@ class Agent:
         cert: Path,
         key: Path,
         images: dict[str, dict[str, Any]],
+        provisions: bool = True,
     ) -> None:
         self.client = KubeClient(kubeconfig)
+        self.provisions = provisions
         self.api_port = self.client.port
         self.node_name = node_name
         self.state_dir = state_dir
@@ -237,7 +239,8 @@ class Agent:
     def run(self) -> None:
         self.register()
         logserver.serve(self, self.port, self.cert, self.key)
-        provisioner.start(self.client, self.state_dir / "volumes", self.stop)
+        if self.provisions:
+            provisioner.start(self.client, self.state_dir / "volumes", self.stop, self.node_name)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         self._watch_pods()
 

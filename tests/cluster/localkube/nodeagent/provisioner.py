@@ -4,6 +4,11 @@ Without a provisioner a PersistentVolumeClaim stays Pending and pods that use it
 scheduled. This one creates a hostPath PersistentVolume for each claim of its class (the
 PV controller in kube-controller-manager then binds them) and deletes the volume and its
 folder once the claim is gone.
+
+As a real node-local volume, a ReadWriteOnce (or ReadWriteOncePod) volume is pinned to the
+provisioning node by node affinity, so the scheduler keeps pods of other nodes off it
+("volume node affinity conflict"). A ReadWriteMany one is not: every node agent runs on the
+same machine and sees the folder, as every node of a real cluster reaches a shared file system.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def ensure_storage_class(client: KubeClient) -> None:
             raise
 
 
-def _provision(client: KubeClient, pvc: dict[str, Any], root: Path) -> None:
+def _provision(client: KubeClient, pvc: dict[str, Any], root: Path, node: str) -> None:
     meta, spec = pvc["metadata"], pvc.get("spec") or {}
     if spec.get("volumeName") or spec.get("storageClassName", CLASS_NAME) != CLASS_NAME:
         return
@@ -46,13 +51,14 @@ def _provision(client: KubeClient, pvc: dict[str, Any], root: Path) -> None:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o777)  # any pod user may write, as with a fresh volume
-    body = {
+    modes = spec.get("accessModes") or ["ReadWriteOnce"]
+    body: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
         "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
         "spec": {
             "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")},
-            "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+            "accessModes": modes,
             "persistentVolumeReclaimPolicy": "Delete",
             "storageClassName": CLASS_NAME,
             "hostPath": {"path": str(folder), "type": "DirectoryOrCreate"},
@@ -66,6 +72,9 @@ def _provision(client: KubeClient, pvc: dict[str, Any], root: Path) -> None:
             "volumeMode": spec.get("volumeMode", "Filesystem"),
         },
     }
+    if "ReadWriteMany" not in modes and "ReadOnlyMany" not in modes:
+        term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}
+        body["spec"]["nodeAffinity"] = {"required": {"nodeSelectorTerms": [term]}}
     try:
         client.request("POST", "/api/v1/persistentvolumes", body)
     except ApiError as exc:
@@ -73,7 +82,7 @@ def _provision(client: KubeClient, pvc: dict[str, Any], root: Path) -> None:
             raise
 
 
-def _reclaim(client: KubeClient, pv: dict[str, Any], root: Path) -> None:
+def _reclaim(client: KubeClient, pv: dict[str, Any], root: Path, node: str) -> None:
     annotations = pv["metadata"].get("annotations") or {}
     if annotations.get("pv.kubernetes.io/provisioned-by") != PROVISIONER:
         return
@@ -87,17 +96,17 @@ def _reclaim(client: KubeClient, pv: dict[str, Any], root: Path) -> None:
             raise
 
 
-def _loop(client: KubeClient, collection: str, handle: Any, root: Path, stop: threading.Event) -> None:
+def _loop(client: KubeClient, collection: str, handle: Any, root: Path, stop: threading.Event, node: str) -> None:
     while not stop.is_set():
         try:
             listing = client.get(collection)
             for item in listing["items"]:
-                handle(client, item, root)
+                handle(client, item, root, node)
             for event in client.watch(collection, listing["metadata"]["resourceVersion"]):
                 if stop.is_set():
                     return
                 if event["type"] in ("ADDED", "MODIFIED"):
-                    handle(client, event["object"], root)
+                    handle(client, event["object"], root, node)
                 elif event["type"] == "ERROR":
                     break
         except Exception:
@@ -105,9 +114,12 @@ def _loop(client: KubeClient, collection: str, handle: Any, root: Path, stop: th
             stop.wait(1)
 
 
-def start(client: KubeClient, root: Path, stop: threading.Event) -> None:
+def start(client: KubeClient, root: Path, stop: threading.Event, node: str) -> None:
     ensure_storage_class(client)
     for collection, handle in (("/api/v1/persistentvolumeclaims", _provision), ("/api/v1/persistentvolumes", _reclaim)):
         threading.Thread(
-            target=_loop, args=(client, collection, handle, root, stop), daemon=True, name=f"provisioner{collection}"
+            target=_loop,
+            args=(client, collection, handle, root, stop, node),
+            daemon=True,
+            name=f"provisioner{collection}",
         ).start()
