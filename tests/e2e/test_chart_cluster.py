@@ -27,16 +27,17 @@ def _set(*pairs: str) -> list[str]:
 
 
 def _modes(namespace: str) -> dict[str, list[str]]:
-    s3 = ("storage.type=s3", "storage.s3.url=s3://taipod-data/x")
+    s3 = ("storage.type=s3", "storage.s3.url=s3://taipod-data/x", "storage.s3.secretName=creds")
     return {
         "cluster-wide": [],
         "namespaced": _set(f"watch.namespaces={{{namespace}}}"),
-        "s3": _set(*s3, "storage.s3.secretName=creds"),
+        "s3": _set(*s3),
         "namespaced-s3-no-policy": _set(f"watch.namespaces={{{namespace}}}", *s3, "admissionPolicy.enabled=false"),
+        "namespaced-pvc": _set(f"watch.namespaces={{{namespace}}}", "storage.type=pvc"),
     }
 
 
-@pytest.mark.parametrize("mode", ["cluster-wide", "namespaced", "s3", "namespaced-s3-no-policy"])
+@pytest.mark.parametrize("mode", ["cluster-wide", "namespaced", "s3", "namespaced-s3-no-policy", "namespaced-pvc"])
 def test_rendered_manifests_pass_server_side_dry_run(mode: str, namespace: str, kubectl: Kubectl) -> None:
     release = f"dry-{uuid.uuid4().hex[:6]}"
     rendered = helm(
@@ -66,7 +67,7 @@ def test_helm_install_refuses_values_that_break_the_schema(
     args = ["install", release, str(CHART), "--namespace", namespace, "--values", str(bad)]
     proc = helm(*args, kubeconfig=cluster.kubeconfig, check=False)
     assert proc.returncode != 0
-    assert "at '/storage/type': value must be one of 'pvc', 's3'" in proc.stderr
+    assert "at '/storage/type': value must be one of 'objectStore', 's3', 'pvc'" in proc.stderr
     assert helm("list", "--namespace", namespace, "-q", kubeconfig=cluster.kubeconfig).stdout.strip() == ""
     selector = f"app.kubernetes.io/instance={release}"
     assert kubectl("get", "all,serviceaccounts,roles", "-l", selector, "-o", "name").stdout == ""

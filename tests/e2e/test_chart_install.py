@@ -71,10 +71,29 @@ def _serve(namespace: str) -> list[str]:
     return ["--set", f"watch.namespaces={{{namespace}}}"]
 
 
+def _object_store() -> list[str]:
+    """The embedded object store (the default mode) on loopback: pods of the local test node share the host's
+    network and no Service IP is reachable there, so the store listens on a free loopback port and the operator and
+    task pods use it directly (storage.objectStore.endpoint, a test-only setting)."""
+    port = _free_port()
+    return [
+        "--set", f"storage.objectStore.port={port}",
+        "--set", "storage.objectStore.listen=127.0.0.1",
+        "--set", f"storage.objectStore.endpoint=http://127.0.0.1:{port}",
+    ]  # fmt: skip
+
+
 # Verbs the double scenario cannot exercise, each used on a rare path of the operator and kept with a verb that is
 # exercised (removing their whole rule is still checked): a get after a create that conflicts (the object already
 # exists), and the deletion of a batch Job when its job is canceled.
-RARE_PATH_VERBS = {("taipod.io", "jobs", "get"), ("batch", "jobs", "get"), ("batch", "jobs", "delete")}
+# The store's ConfigMap and Secret are patched only when what they hold changed (a new endpoint or key).
+RARE_PATH_VERBS = {
+    ("taipod.io", "jobs", "get"),
+    ("batch", "jobs", "get"),
+    ("batch", "jobs", "delete"),
+    ("", "secrets", "patch"),
+    ("", "configmaps", "patch"),
+}
 
 
 def _removals() -> list[Any]:
@@ -112,7 +131,7 @@ class Release:
         return pods
 
     def operator_pod(self) -> Any:
-        pods = self.pods()
+        pods = [p for p in self.pods() if p.metadata.labels.get("app.kubernetes.io/component") == "operator"]
         running = [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
         return running[0] if len(running) == 1 else None
 
@@ -155,7 +174,7 @@ def install(
         helm(
             "install", name, str(CHART), "--namespace", namespace, *_serve(namespace),
             "--set", f"operator.healthPort={_free_port()}", "--set", "operator.events=all",  # events RBAC is proven
-            "--wait", "--timeout", "120s", *extra,
+            *_object_store(), "--wait", "--timeout", "120s", *extra,
             kubeconfig=cluster.kubeconfig,
         )  # fmt: skip
         wait_until(release.operator_pod, 60, f"the operator pod of {name} running")
@@ -283,17 +302,32 @@ def test_helm_install_runs_a_scenario_end_to_end_and_uninstall_leaves_only_the_c
         pods: list[Any] = kube.core.list_namespaced_pod(namespace).items
         return [p.metadata.name for p in pods]
 
-    wait_until(lambda: pod_names() == [pod.metadata.name], 60, "all pods but the operator's gone")
+    store = f"{release.name}-taipod-objectstore"
+    wait_until(
+        lambda: sorted(n for n in pod_names() if not n.startswith(store)) == [pod.metadata.name],
+        60,
+        "all pods but the operator's and the store's gone",
+    )
     volumes: list[Any] = kube.core.list_persistent_volume().items
     pvs = [pv.metadata.name for pv in volumes if pv.spec.claim_ref and pv.spec.claim_ref.namespace == namespace]
-    assert pvs, "the chart's claim is bound to a volume"
+    assert pvs, "the store's claim is bound to a volume"
     release.uninstall("--wait", "--timeout", "120s")
 
-    # Nothing namespaced but what every namespace has (and the Events) ...
+    # Nothing namespaced but what every namespace has (and the Events), the data the chart keeps on uninstall (the
+    # store's claim and credentials: helm.sh/resource-policy keep), and what the operator wrote for the namespace's
+    # users and task pods (where the data lives, and the credentials task pods read) ...
     types = kubectl("api-resources", "--verbs=list", "--namespaced", "-o", "name").stdout.split()
     leftovers = kubectl("get", ",".join(types), "-o", "name", "--ignore-not-found").stdout.split()
-    expected = {"serviceaccount/default", "configmap/kube-root-ca.crt"}
+    expected = {
+        "serviceaccount/default",
+        "configmap/kube-root-ca.crt",
+        f"persistentvolumeclaim/{store}",
+        f"secret/{store}",
+        "configmap/taipod-storage",
+        "secret/taipod-storage",
+    }
     assert {o for o in leftovers if not o.startswith("event")} == expected, leftovers
+    kubectl("delete", f"persistentvolumeclaim/{store}", f"secret/{store}")  # deleting the kept data is the user's call
     # ... nothing cluster-scoped of the release, the data volumes released and deleted, and the CRDs still there.
     cluster_types = "clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings"
     assert kubectl("get", cluster_types, "-l", release.selector, "-o", "name").stdout == ""

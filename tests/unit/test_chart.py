@@ -28,18 +28,22 @@ def _set(*pairs: str) -> list[str]:
     return [arg for pair in pairs for arg in ("--set", pair)]
 
 
-_S3 = ("storage.type=s3", "storage.s3.url=s3://taipod-data/prefix")
+_S3 = ("storage.type=s3", "storage.s3.url=s3://taipod-data/prefix", "storage.s3.secretName=taipod-s3")
+_PVC = ("storage.type=pvc",)
 # The modes the chart supports, as helm arguments.
 MODES: dict[str, list[str]] = {
     "default": [],
     "namespaced": _set("watch.namespaces={team-a,team-b}"),
-    "s3": _set(*_S3, "storage.s3.secretName=taipod-s3"),
+    "s3": _set(*_S3),
     "namespaced-s3": _set("watch.namespaces={team-a}", *_S3),
+    "pvc": _set(*_PVC),
+    "namespaced-pvc": _set("watch.namespaces={team-a,team-b}", *_PVC),
     "pvc-custom": _set(
         "watch.namespaces={team-a}",
+        *_PVC,
         "storage.pvc.size=20Gi",
         "storage.pvc.storageClassName=fast",
-        "storage.pvc.keepOnUninstall=true",
+        "storage.pvc.keepOnUninstall=false",
     ),
     "no-admission-policy": _set("admissionPolicy.enabled=false"),
 }
@@ -60,7 +64,11 @@ def render(*args: str, release: str = "rel", namespace: str = "ops") -> list[dic
 
 
 def only(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one ``kind`` named ``name``; a Deployment without a name is the operator's (objectStore mode adds the
+    store's)."""
     found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    if kind == "Deployment" and name is None:
+        found = [d for d in found if d["metadata"]["labels"].get("app.kubernetes.io/component") == "operator"]
     assert len(found) == 1, f"expected one {kind} {name or ''}, got {[d['metadata'] for d in found]}"
     return found[0]
 
@@ -72,10 +80,16 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def env_of(deployment: dict[str, Any]) -> dict[str, str]:
     """The operator container's environment; a downward-API variable shows as ``fieldRef:<path>``."""
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    return {
-        e["name"]: e["value"] if "value" in e else f"fieldRef:{e['valueFrom']['fieldRef']['fieldPath']}"
-        for e in container["env"]
-    }
+
+    def value(e: dict[str, Any]) -> str:
+        if "value" in e:
+            return str(e["value"])
+        source = e["valueFrom"]
+        if "fieldRef" in source:
+            return f"fieldRef:{source['fieldRef']['fieldPath']}"
+        return f"secret:{source['secretKeyRef']['name']}/{source['secretKeyRef']['key']}"
+
+    return {e["name"]: value(e) for e in container["env"]}
 
 
 # --- lint and render -------------------------------------------------------------------------------------------------
@@ -90,7 +104,7 @@ def test_helm_lint_passes_strictly_in_each_mode(mode: str) -> None:
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_every_mode_renders_one_restricted_operator_deployment(mode: str) -> None:
     docs = render(*MODES[mode])
-    deployment = only(docs, "Deployment")
+    deployment = only(docs, "Deployment", "rel-taipod")
     spec = deployment["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "Recreate"}
@@ -118,18 +132,22 @@ def test_every_mode_renders_one_restricted_operator_deployment(mode: str) -> Non
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
 
 
-def test_default_values_serve_every_namespace_with_a_pvc() -> None:
-    env = env_of(only(render(), "Deployment"))
+def test_default_values_serve_every_namespace_with_the_embedded_object_store() -> None:
+    docs = render()
+    env = env_of(only(docs, "Deployment"))
     assert env == {
         "POD_NAMESPACE": "fieldRef:metadata.namespace",
         "TAIPOD_NAMESPACES": "",
         "TAIPOD_RUNNER_IMAGE": f"ghcr.io/taipod/runner:{__version__}",
         "TAIPOD_RUNNER_SERVICE_ACCOUNT": "taipod-runner",
-        "TAIPOD_STORAGE_URL": "file:///var/lib/taipod/data",
-        "TAIPOD_STORAGE_PVC": "taipod-data",
-        "TAIPOD_STORAGE_SIZE": "1Gi",
-        "TAIPOD_STORAGE_CLASS": "",
-        "TAIPOD_STORAGE_SECRET": "",
+        "TAIPOD_STORAGE_URL": "s3://taipod/data",
+        "TAIPOD_STORAGE_PVC": "",
+        "TAIPOD_STORAGE_ENDPOINT": "http://rel-taipod-objectstore.ops.svc:7070",
+        "TAIPOD_STORAGE_REGION": "",
+        "TAIPOD_STORAGE_CREATE_BUCKET": "true",
+        "TAIPOD_STORAGE_SECRET": "taipod-storage",
+        "AWS_ACCESS_KEY_ID": "secret:rel-taipod-objectstore/AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY": "secret:rel-taipod-objectstore/AWS_SECRET_ACCESS_KEY",
         "TAIPOD_IMAGE_PULL_GRACE_SECONDS": "120",
         "TAIPOD_EVENTS": "warnings",
         "TAIPOD_LIVENESS_ENDPOINT": "http://0.0.0.0:8080/healthz",
@@ -150,13 +168,35 @@ def test_namespaced_mode_lists_the_namespaces_for_the_operator() -> None:
 
 
 def test_s3_mode_has_no_volume_and_passes_the_url_and_secret() -> None:
-    docs = render(*MODES["s3"])
+    docs = render(*MODES["s3"], *_set("storage.s3.endpoint=https://minio.example:9000", "storage.s3.region=eu-1"))
     env = env_of(only(docs, "Deployment"))
     assert env["TAIPOD_STORAGE_URL"] == "s3://taipod-data/prefix"
     assert env["TAIPOD_STORAGE_PVC"] == ""
-    assert env["TAIPOD_STORAGE_SECRET"] == "taipod-s3"
+    assert (env["TAIPOD_STORAGE_ENDPOINT"], env["TAIPOD_STORAGE_REGION"]) == ("https://minio.example:9000", "eu-1")
+    assert env["AWS_ACCESS_KEY_ID"] == "secret:taipod-s3/AWS_ACCESS_KEY_ID"
+    assert env["TAIPOD_STORAGE_CREATE_BUCKET"] == "false"
     assert not of_kind(docs, "PersistentVolumeClaim")
     assert not of_kind(render(*MODES["namespaced-s3"]), "PersistentVolumeClaim")
+
+
+def test_object_store_mode_deploys_a_restricted_s3_server_whose_data_and_credentials_survive_uninstall() -> None:
+    docs = render()
+    store = only(docs, "Deployment", "rel-taipod-objectstore")
+    pod = store["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "docker.io/versity/versitygw:v1.8.0"
+    assert container["args"] == ["--port", ":7070", "--quiet", "posix", "/data"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
+    assert {e["name"] for e in container["env"]} == {"ROOT_ACCESS_KEY_ID", "ROOT_SECRET_ACCESS_KEY"}
+    claim = only(docs, "PersistentVolumeClaim", "rel-taipod-objectstore")
+    secret = only(docs, "Secret", "rel-taipod-objectstore")
+    for kept in (claim, secret):
+        assert kept["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert only(docs, "Service", "rel-taipod-objectstore")["spec"]["ports"][0]["port"] == 7070
+    digest = "sha256:" + "cd" * 32
+    pinned = only(render(*_set(f"storage.objectStore.image.digest={digest}")), "Deployment", "rel-taipod-objectstore")
+    assert pinned["spec"]["template"]["spec"]["containers"][0]["image"] == f"docker.io/versity/versitygw@{digest}"
 
 
 def test_pvc_size_class_and_keep_reach_the_claims_and_the_operator() -> None:
@@ -165,16 +205,16 @@ def test_pvc_size_class_and_keep_reach_the_claims_and_the_operator() -> None:
     assert (env["TAIPOD_STORAGE_SIZE"], env["TAIPOD_STORAGE_CLASS"]) == ("20Gi", "fast")
     pvc = only(docs, "PersistentVolumeClaim")
     assert pvc["metadata"]["namespace"] == "team-a"
-    assert pvc["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert "annotations" not in pvc["metadata"]  # keepOnUninstall=false: the claims go with the release
     assert pvc["spec"] == {
-        "accessModes": ["ReadWriteOnce"],
+        "accessModes": ["ReadWriteMany"],
         "storageClassName": "fast",
         "resources": {"requests": {"storage": "20Gi"}},
     }
-    # By default the claims are the release's and go with it.
-    default_pvcs = of_kind(render(*MODES["namespaced"]), "PersistentVolumeClaim")
+    # By default the claims (and the data) outlive an uninstall.
+    default_pvcs = of_kind(render(*MODES["namespaced-pvc"]), "PersistentVolumeClaim")
     assert sorted(p["metadata"]["namespace"] for p in default_pvcs) == ["team-a", "team-b"]
-    assert all("annotations" not in p["metadata"] for p in default_pvcs)
+    assert all(p["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"} for p in default_pvcs)
     assert all("storageClassName" not in p["spec"] for p in default_pvcs)
 
 
@@ -209,7 +249,9 @@ def test_rbac_has_no_wildcards_no_secrets_and_binds_only_the_operator(mode: str)
     for role in roles:
         for rule in role["rules"]:
             assert "*" not in rule["apiGroups"] + rule["resources"] + rule["verbs"], rule
-            assert not {"secrets", "configmaps", "nodes", "namespaces"} & set(rule["resources"]), rule
+            assert not {"nodes", "namespaces"} & set(rule["resources"]), rule
+            if {"secrets", "configmaps"} & set(rule["resources"]):  # only taipod-storage, but its creation
+                assert rule.get("resourceNames") == ["taipod-storage"] or rule["verbs"] == ["create"], rule
             assert not {"escalate", "bind", "impersonate", "deletecollection"} & set(rule["verbs"]), rule
     for binding in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding"):
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rel-taipod", "namespace": "ops"}]
@@ -229,6 +271,12 @@ NAMESPACED_RULES = [
     ("", "pods", ("list", "watch")),
     ("", "events", ("create",)),
 ]
+STORAGE_RULES = [  # the namespace's ConfigMap and credentials Secret taipod-storage (object storage modes)
+    ("", "secrets", ("create",)),
+    ("", "secrets", ("get", "patch")),
+    ("", "configmaps", ("create",)),
+    ("", "configmaps", ("get", "patch")),
+]
 LEASE_RULE = {
     "apiGroups": ["coordination.k8s.io"],
     "resources": ["leases"],
@@ -241,9 +289,12 @@ def test_cluster_wide_rbac_is_a_cluster_role_and_a_lease_role_in_the_release_nam
     docs = render()
     cluster_role = only(docs, "ClusterRole", "rel-taipod")
     # Cluster-wide the operator creates the runner ServiceAccount and the claim where it runs jobs.
-    assert rules_of(cluster_role) == [
+    assert rules_of(cluster_role) == [*NAMESPACED_RULES, *STORAGE_RULES, ("", "serviceaccounts", ("get", "create"))]
+    pvc_role = only(render(*MODES["pvc"]), "ClusterRole", "rel-taipod")
+    assert rules_of(pvc_role) == [
         *NAMESPACED_RULES,
         ("", "persistentvolumeclaims", ("get", "create")),
+        *STORAGE_RULES[2:],  # no credentials to hand out with a claim
         ("", "serviceaccounts", ("get", "create")),
     ]
     lease_role = only(docs, "Role")
@@ -265,14 +316,16 @@ def test_namespaced_rbac_is_a_role_per_namespace_and_nothing_cluster_wide() -> N
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
     bindings = of_kind(docs, "RoleBinding")
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
-    # The chart creates the runner ServiceAccount and the claim there, so the operator only reads them.
+    # The chart creates the runner ServiceAccount (and the claim in pvc mode) there, so the operator only reads them.
     assert rules_of(roles[0]) == [
         *NAMESPACED_RULES,
-        ("", "persistentvolumeclaims", ("get",)),
+        *STORAGE_RULES,
         ("", "serviceaccounts", ("get",)),
         ("coordination.k8s.io", "leases", ("patch",)),
     ]
     assert roles[0]["rules"][-1] == LEASE_RULE
+    pvc_roles = of_kind(render(*MODES["namespaced-pvc"]), "Role")
+    assert ("", "persistentvolumeclaims", ("get",)) in rules_of(pvc_roles[0])
     # Without a claim (S3), no right on claims at all; without the chart's runner ServiceAccount, the operator
     # creates it.
     s3_role = only(render(*MODES["namespaced-s3"], *_set("runner.serviceAccount.create=false")), "Role")
@@ -465,7 +518,9 @@ def test_every_key_of_values_yaml_is_documented() -> None:
 
 
 BAD_VALUES = [
-    pytest.param("storage:\n  type: nfs\n", "/storage/type", "value must be one of 'pvc', 's3'", id="enum"),
+    pytest.param(
+        "storage:\n  type: nfs\n", "/storage/type", "value must be one of 'objectStore', 's3', 'pvc'", id="enum"
+    ),
     pytest.param("replicaCount: 2\n", "additional properties 'replicaCount' not allowed", "", id="unknown-top-key"),
     pytest.param(
         "operator:\n  resources:\n    limit:\n      cpu: 1\n",
@@ -477,6 +532,15 @@ BAD_VALUES = [
     pytest.param("operator:\n  imagePullGraceSeconds: soon\n", "/operator/imagePullGraceSeconds", "want", id="type"),
     pytest.param("watch:\n  namespaces: [Team_A]\n", "/watch/namespaces/0", "does not match pattern", id="ns"),
     pytest.param("storage:\n  type: s3\n", "/storage/s3/url", "minLength", id="s3-needs-url"),
+    pytest.param(
+        "storage:\n  type: s3\n  s3:\n    url: s3://bucket/x\n", "/storage/s3/secretName", "minLength", id="s3-secret"
+    ),
+    pytest.param(
+        "storage:\n  type: pvc\n  pvc:\n    accessModes: [ReadWriteOnce]\n",
+        "/storage/pvc/accessModes",
+        "contains",
+        id="pvc-needs-read-write-many",
+    ),
     pytest.param(
         "storage:\n  type: s3\n  s3:\n    url: https://bucket\n", "/storage/s3/url", "does not match", id="s3-url"
     ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from taipod.core.history import Transition
 from taipod.core.plan import JobChange
 from taipod.core.status import Status
@@ -109,7 +111,19 @@ def test_status_patch_is_conditional_and_keeps_every_transition() -> None:
     assert [h["status"] for h in status["history"]] == ["SUBMITTED", "PENDING", "RUNNING"]
     assert status["history"][0]["at"] == "2026-01-01T11:59:59.123456Z"
     assert status["runAt"] == status["history"][1]["at"] == "2026-01-01T12:00:00.000000Z"
-    assert status["status"] == "RUNNING" and status["finishedAt"] is None and status["conditions"] is None
+    assert status["status"] == "RUNNING" and status["finishedAt"] is None
+    assert [(c["type"], c["status"]) for c in status["conditions"]] == [("Succeeded", "Unknown")]
+
+
+@pytest.mark.parametrize(
+    ("status", "succeeded"),
+    [(Status.COMPLETED, "True"), (Status.SKIPPED, "True"), (Status.FAILED, "False"), (Status.ABANDONED, "False")],
+)
+def test_finished_jobs_say_whether_they_succeeded(status: Status, succeeded: str) -> None:
+    change = JobChange(JOB.name, transitions=[Transition(status, NOW)])
+    conditions = manifests.job_status_patch(JOB, change, NOW)["status"]["conditions"]
+    assert [(c["type"], c["status"]) for c in conditions] == [("Finished", "True"), ("Succeeded", succeeded)]
+    assert conditions[1]["reason"] == status.name.capitalize()
 
 
 def test_failed_patch_carries_stacktrace_with_the_status() -> None:

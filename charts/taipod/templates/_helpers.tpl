@@ -84,7 +84,32 @@ The fsspec root URL of the data (TAIPOD_STORAGE_URL).
 {{- define "taipod.storageUrl" -}}
 {{- if eq .Values.storage.type "s3" }}
 {{- .Values.storage.s3.url }}
+{{- else if eq .Values.storage.type "objectStore" }}
+{{- printf "s3://%s/data" .Values.storage.objectStore.bucket }}
 {{- else }}
 {{- print "file:///var/lib/taipod/data" }}
+{{- end }}
+{{- end }}
+
+{{- define "taipod.objectStoreName" -}}
+{{- printf "%s-objectstore" (include "taipod.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- /* The S3 endpoint the operator and task pods use. */}}
+{{- define "taipod.storageEndpoint" -}}
+{{- $s := .Values.storage }}
+{{- if eq $s.type "s3" }}
+{{- $s.s3.endpoint }}
+{{- else if eq $s.type "objectStore" }}
+{{- $s.objectStore.endpoint | default (printf "http://%s.%s.svc:%d" (include "taipod.objectStoreName" .) .Release.Namespace (int $s.objectStore.port)) }}
+{{- end }}
+{{- end }}
+
+{{- /* The Secret (release namespace) with the store's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */}}
+{{- define "taipod.storageCredentials" -}}
+{{- if eq .Values.storage.type "s3" }}
+{{- .Values.storage.s3.secretName }}
+{{- else if eq .Values.storage.type "objectStore" }}
+{{- include "taipod.objectStoreName" . }}
 {{- end }}
 {{- end }}

@@ -315,8 +315,9 @@ class _Pass:
             if result.refused:
                 change.cancel_outcome = result.refused
                 continue
+            cause = "was canceled" if result.canceled else f"was asked to cancel while {self.status[job.name].name}"
             for name in sorted(result.abandoned):
-                self.move(name, Status.ABANDONED, f"upstream job {job.name} was canceled")
+                self.move(name, Status.ABANDONED, f"upstream job {job.name} {cause}")
                 self._stop(name)
             if result.canceled:
                 self.move(job.name, Status.CANCELED, "canceled on request")
@@ -343,7 +344,12 @@ class _Pass:
             canceled = self.jobs[name].cancel_handled and status in (Status.RUNNING, Status.COMPLETED, Status.SKIPPED)
             if status not in (Status.FAILED, Status.CANCELED) and not canceled:
                 continue
-            cause = "failed" if status is Status.FAILED else "was canceled"
+            if status is Status.FAILED:
+                cause = "failed"
+            elif status is Status.CANCELED:
+                cause = "was canceled"
+            else:  # a cancel request it outlived: it kept running, or had already finished
+                cause = f"was asked to cancel while {self._status_when_canceled(name).name}"
             # The views are taken once per pass (not per failed job: that was quadratic). A dependent abandoned
             # meanwhile still looks not started in them, so a later search goes through it and reaches only jobs
             # the first search reached: the same set; `move` keeps the first reason.
@@ -351,6 +357,35 @@ class _Pass:
             for dependent in sorted(abandon_on_failure(self.view(name), views)):
                 self.move(dependent, Status.ABANDONED, f"upstream job {name} {cause}")
                 self._stop(dependent)
+
+        self._abandon_dependents_of_deleted_jobs()
+
+    def _status_when_canceled(self, name: str) -> Status:
+        """The status a job had when its cancel request was handled (RUNNING unless it had finished already)."""
+        history = self.jobs[name].history
+        handled = [t for t in history if t.status in (Status.RUNNING, Status.COMPLETED, Status.SKIPPED)]
+        return handled[0].status if handled else self.status[name]
+
+    def _abandon_dependents_of_deleted_jobs(self) -> None:
+        """A job that disappears (force-deleted) leaves its not-started dependents ABANDONED, with that reason: they
+        would otherwise wait forever for outputs it will never write. Its locks go with it (locks derive from the
+        jobs that exist)."""
+        present = {(job.submission, job.task) for job in self.jobs.values()}
+        views: list[JobView] | None = None
+        for sub in self.facts.submissions:
+            if not sub.jobs_created:
+                continue
+            for task in sub.tasks:
+                if (sub.name, task) in present or task not in self.dag.tasks:
+                    continue
+                views = self.views() if views is None else views
+                definition = self.dag.tasks[task]
+                gone = JobView(
+                    f"{sub.name}/{task}", task, sub.name, Status.FAILED, definition.inputs, definition.outputs
+                )
+                for dependent in sorted(abandon_on_failure(gone, views)):
+                    self.move(dependent, Status.ABANDONED, f"the job of upstream task {task} was deleted")
+                    self._stop(dependent)
 
     def _stop(self, name: str) -> None:
         if self.jobs[name].run is not None:

@@ -97,6 +97,21 @@ def data_node_url(config: OperatorConfig, scenario: ScenarioRecord, dn: DataNode
     )
 
 
+SUCCEEDED = frozenset({Status.COMPLETED, Status.SKIPPED})
+
+
+def job_conditions(current: Status, generation: int, now: datetime) -> list[dict[str, Any]]:
+    """``Finished`` (once finished) and Tekton's ``Succeeded``: True (COMPLETED, SKIPPED), False (FAILED, CANCELED,
+    ABANDONED), Unknown while the job has not finished, so that ``kubectl wait --for=condition=Succeeded`` scripts
+    against success and ``--for=condition=Succeeded=False`` against failure."""
+    reason, message = current.name.capitalize(), f"the job is {current.name}"
+    finished = current in FINISHED
+    succeeded = condition("Succeeded", current in SUCCEEDED, reason, message, generation, now)
+    if not finished:
+        return [{**succeeded, "status": "Unknown"}]
+    return [condition("Finished", True, reason, message, generation, now), succeeded]
+
+
 def condition(type_: str, ok: bool, reason: str, message: str, generation: int, now: datetime) -> dict[str, Any]:
     return {
         "type": type_,
@@ -295,13 +310,7 @@ def job_status_patch(job: JobRecord, change: JobChange, now: datetime) -> dict[s
                 "runAt": times.run_at and format_time(times.run_at),
                 "finishedAt": times.finished_at and format_time(times.finished_at),
                 "duration": _duration_text(execution_duration(history, now)) if finished else None,
-                "conditions": [
-                    condition(
-                        "Finished", True, current.name.capitalize(), f"the job is {current.name}", job.generation, now
-                    )
-                ]
-                if finished
-                else None,
+                "conditions": job_conditions(current, job.generation, now),
             }
         )
         if current in FINISHED and not change.reason and history[-1].reason:

@@ -749,8 +749,8 @@ class Reconciler:
         writes = []
         for name, summary in plan.submissions.items():
             sub = submissions.get(name)
-            if sub is None or not sub.jobs_created:
-                continue
+            if sub is None or not sub.jobs_created or _finished(sub):
+                continue  # a finished submission's status is final: deleting its jobs later does not rewind it
             times = submission_times(histories.get(name, []))
             status = {
                 "submissionStatus": summary.status.name,
@@ -777,6 +777,7 @@ class Reconciler:
                     sub.generation,
                     now,
                 ),
+                _succeeded(summary.status, sub.generation, now),
             ]
             writes.append(self._write_submission(sub, status))
         await _bounded(writes)
@@ -791,6 +792,17 @@ class Reconciler:
             }
             name = status["submissionStatus"]
             self.events.post(ref, "Normal", name.capitalize(), f"submission is {name}")
+
+
+def _succeeded(status: Any, generation: int, now: datetime) -> dict[str, Any]:
+    """Tekton's ``Succeeded``: True once COMPLETED, False once finished otherwise, Unknown before."""
+    reason, message = status.name.capitalize(), f"the submission is {status.name}"
+    found = manifests.condition("Succeeded", status.name == "COMPLETED", reason, message, generation, now)
+    return found if status.is_finished() else {**found, "status": "Unknown"}
+
+
+def _finished(sub: SubmissionRecord) -> bool:
+    return any(c.get("type") == "Finished" and c.get("status") == "True" for c in sub.status.get("conditions") or [])
 
 
 def _status(job: JobRecord) -> Status:

@@ -356,6 +356,8 @@ class LocalCluster:
             [str(Path(__file__).resolve().parent.parent), *filter(None, [env.get("PYTHONPATH")])]
         )
         env.pop("KUBECONFIG", None)
+        # The chart's embedded object store runs versitygw: the node's "image" of it is the cached binary.
+        env["PATH"] = os.pathsep.join([str(ensure_versitygw().parent), *filter(None, [env.get("PATH")])])
         api = self.api()
         for index, node in enumerate(self.node_names()):
             suffix = f"-{index}" if index else ""
