@@ -48,5 +48,7 @@ def test_job_names_are_dns_labels_deterministic_and_distinct() -> None:
     for name in names:
         assert len(name) <= 63 and name == name.lower() and not name.startswith("-")
     assert job_name("sub", "double") == job_name("sub", "double")
+    # One name per submission instance: a submission re-created under the same name gets new job names.
+    assert job_name("sub", "double", "uid-1") == job_name("sub", "double", "uid-1") != job_name("sub", "double", "u2")
     assert label_value("ok-name") == "ok-name"
     assert len(label_value("x" * 100)) <= 63

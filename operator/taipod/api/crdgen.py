@@ -120,6 +120,8 @@ _KINDS: dict[str, dict[str, Any]] = {
             _column("Entity", "string", ".spec.sequence", "The submitted sequence, if any", priority=1),
             _column("Finished", "string", ".status.finished", "Finished jobs out of all"),
             _column("Started", "date", ".status.runAt", "When the first job started running"),
+            _column("Reason", "string", ".status.reason", "Why the operator refused it, if it did"),
+            _column("Message", "string", ".status.message", "The refusal's message", priority=1),
             _AGE,
         ],
         "rules": [

@@ -274,6 +274,9 @@ class SubmissionStatus(_Status):
     submitted_at: str | None = Field(None, alias="submittedAt")
     run_at: str | None = Field(None, alias="runAt")
     finished_at: str | None = Field(None, alias="finishedAt")
+    reason: str | None = Field(
+        None, description="Why the operator refused the submission (UnknownScenario, UnknownEntity, InvalidScenario)."
+    )
     message: str | None = None
     conditions: list[Condition] | None = None
     observed_generation: int | None = Field(None, alias="observedGeneration")

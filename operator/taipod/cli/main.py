@@ -68,21 +68,47 @@ def _table(jobs: Sequence[dict[str, Any]]) -> str:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     api, namespace = _api(args)
+    try:
+        scenario = api.get(custom_path(namespace, "scenarios", args.scenario))
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        print(
+            f"{args.prog}: no scenario {args.scenario!r} in namespace {namespace}: `kubectl get scenarios` lists them",
+            file=sys.stderr,
+        )
+        return 1
     name = args.name or f"{args.scenario[:50]}-{uuid.uuid4().hex[:8]}"
     spec: dict[str, Any] = {"scenario": args.scenario, "force": args.force}
     if args.sequence:
         spec["sequence"] = args.sequence
     if args.task:
         spec["task"] = args.task
-    body = {"apiVersion": API_VERSION, "kind": "Submission", "metadata": {"name": name}, "spec": spec}
+    meta = scenario["metadata"]
+    owner = {"apiVersion": API_VERSION, "kind": "Scenario", "name": meta["name"], "uid": meta["uid"]}
+    body = {
+        "apiVersion": API_VERSION,
+        "kind": "Submission",
+        # Owned by its scenario (deleting the scenario deletes it), as the operator would make it otherwise.
+        "metadata": {"name": name, "ownerReferences": [{**owner, "controller": True, "blockOwnerDeletion": True}]},
+        "spec": spec,
+    }
     api.create(custom_path(namespace, "submissions"), body)
     print(f"submission {name} created")
-    if not args.wait:
-        return 0
-    deadline = time.monotonic() + args.timeout
+    deadline = time.monotonic() + (args.timeout if args.wait else 10)
     while time.monotonic() < deadline:
-        jobs = _jobs(api, namespace, name)
         status = api.get(custom_path(namespace, "submissions", name)).get("status") or {}
+        if status.get("reason"):  # refused by the operator: say why at once
+            print(
+                f"{args.prog}: submission {name} refused ({status['reason']}): {status.get('message')}", file=sys.stderr
+            )
+            return 1
+        if not args.wait:
+            if status.get("jobsCreated"):
+                return 0
+            time.sleep(0.3)
+            continue
+        jobs = _jobs(api, namespace, name)
         # The submission's status is written after its jobs': done once it counts every job finished.
         done = jobs and all((j.get("status") or {}).get("status") in FINISHED for j in jobs)
         if status.get("jobsCreated") and done and status.get("finished") == f"{len(jobs)}/{len(jobs)}":
@@ -90,6 +116,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
             print(f"submission {name}: {status.get('submissionStatus')}")
             return 0 if status.get("submissionStatus") == "COMPLETED" else 1
         time.sleep(0.5)
+    if not args.wait:  # accepted or not, the operator has not answered yet: the submission stands
+        print(f"submission {name}: no operator has picked it up yet", file=sys.stderr)
+        return 0
     print(f"submission {name} not finished after {args.timeout} s", file=sys.stderr)
     return 1
 
@@ -121,7 +150,23 @@ def cmd_delete(args: argparse.Namespace) -> int:
     path = custom_path(namespace, "jobs", args.job)
     if args.force:
         api.merge_patch(path, {"metadata": {"annotations": {ANNOTATION_FORCE_DELETE: "true"}}})
-    api.delete(path)
+    try:
+        api.delete(path)
+    except ApiError as error:
+        if "cannot be deleted" not in str(error.body.get("message", "")):  # not the delete guard (RBAC, ...)
+            raise
+        status = (api.get(path).get("status") or {}).get("status", "SUBMITTED")
+        fix = (
+            f"`{args.prog} cancel {args.job} --terminate` stops it"
+            if status == "RUNNING"
+            else f"`{args.prog} cancel {args.job}` cancels it"
+        )
+        print(
+            f"{args.prog}: job {args.job} is {status} and not finished, so it is not deleted: wait until it finishes, "
+            f"{fix}, or `{args.prog} delete {args.job} --force` deletes it anyway",
+            file=sys.stderr,
+        )
+        return 1
     print(f"job {args.job} deleted")
     return 0
 
@@ -175,6 +220,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, prog: str = "taipod") -> int:
     args = _parser(prog).parse_args(argv)
+    args.prog = prog
     try:
         result: int = args.run(args)
     except ApiError as error:

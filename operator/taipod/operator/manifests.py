@@ -33,6 +33,7 @@ __all__ = [
     "data_node_url",
     "job_resource",
     "job_status_patch",
+    "owner_reference",
     "shared_key",
 ]
 
@@ -120,6 +121,18 @@ def condition(type_: str, ok: bool, reason: str, message: str, generation: int, 
         "message": message[:1024],
         "lastTransitionTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "observedGeneration": generation,
+    }
+
+
+def owner_reference(kind: str, owner: ScenarioRecord) -> dict[str, Any]:
+    """An ownerReference to a taipod resource (the garbage collector deletes the child with it)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "name": owner.name,
+        "uid": owner.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
     }
 
 

@@ -38,14 +38,16 @@ def _digest(text: str, size: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:size]
 
 
-def job_name(submission: str, task: str) -> str:
+def job_name(submission: str, task: str, submission_uid: str = "") -> str:
     """The Job resource's name, also its batch Job's: deterministic, a DNS label (at most 63 characters).
 
     Task names are Python identifiers (``_``, capitals) while Kubernetes names are lowercase DNS labels, so the task
-    part is slugged and a short hash of the exact pair keeps names unique.
+    part is slugged and a short hash keeps names unique: of the exact task and of the submission instance (its uid),
+    so a submission re-created under the same name gets new job names and nothing stale (Events, a batch Job still
+    being deleted) attaches to them. Deterministic for one instance, so a pass that dies creates nothing twice.
     """
     slug = _NOT_DNS.sub("-", task.lower()).strip("-") or "task"
-    suffix = _digest(f"{submission}/{task}", 5)
+    suffix = _digest(f"{submission}/{submission_uid}/{task}" if submission_uid else f"{submission}/{task}", 5)
     head = f"{submission}-{slug}"[: _MAX_NAME - len(suffix) - 1].rstrip("-")
     return f"{head}-{suffix}"
 

@@ -59,6 +59,7 @@ __all__ = ["STORAGE_OBJECT", "Caches", "Reconciler", "storage_location"]
 
 STORAGE_OBJECT = "taipod-storage"  # the ConfigMap that says where a namespace's data lives
 MANAGED = {"app.kubernetes.io/managed-by": "taipod"}
+SUBMISSION_GRACE = 5.0  # seconds a submission may wait for its scenario to be created before it is refused
 
 
 def storage_location(config: OperatorConfig) -> dict[str, str]:
@@ -235,11 +236,14 @@ class Reconciler:
     async def reconcile(self, key: Key) -> None:
         self.passes += 1
         scenario = self.caches.scenario(key)
-        if scenario is None or scenario.deleting:
+        now = datetime.now(UTC)
+        if scenario is None:
+            await self._refuse_orphans(key, now)
+            return
+        if scenario.deleting:
             return
         dag = self.dag(scenario)
-        now = datetime.now(UTC)
-        submissions = self.caches.scenario_submissions(key)
+        submissions = await self._own_submissions(scenario, self.caches.scenario_submissions(key), now)
         if isinstance(dag, SpecErrors):
             await self._mark_invalid(scenario, dag, submissions.values(), now)
             return
@@ -249,6 +253,78 @@ class Reconciler:
         facts = self._facts(scenario, dag, submissions, jobs, now)
         plan = plan_scenario(facts, now)
         await self._execute(scenario, dag, submissions, jobs, plan, now)
+
+    async def _refuse_orphans(self, key: Key, now: datetime) -> None:
+        """Submissions of a scenario that does not exist are refused (once they are older than a short grace, in
+        case the scenario is being created right after them), visibly and for good: a scenario created later under
+        that name never runs them."""
+        for sub in self.caches.scenario_submissions(key).values():
+            if sub.deleting or sub.jobs_created or sub.status.get("reason"):
+                continue
+            wait = SUBMISSION_GRACE - (now - sub.created_at).total_seconds()
+            if wait > 0:
+                self.trigger_later(key, wait)
+                continue
+            message = f"spec.scenario: no scenario {sub.scenario!r} in namespace {sub.namespace}"
+            await self._refuse(sub, "UnknownScenario", message, now)
+
+    async def _own_submissions(
+        self, scenario: ScenarioRecord, submissions: dict[str, SubmissionRecord], now: datetime
+    ) -> dict[str, SubmissionRecord]:
+        """The scenario's own submissions. One owned by an older scenario of the same name is left alone (the garbage
+        collector deletes it with its scenario); one made before this scenario existed is refused; the others get the
+        scenario as owner, so that deleting the scenario deletes them (Taipy's hierarchy)."""
+        own: dict[str, SubmissionRecord] = {}
+        for name, sub in submissions.items():
+            if sub.owner_uid is not None and sub.owner_uid != scenario.uid:
+                continue
+            if sub.owner_uid is None and not sub.deleting and not sub.status.get("reason"):
+                if sub.created_at < scenario.created_at and not sub.jobs_created:
+                    message = (
+                        f"spec.scenario: submission {sub.name} was made before scenario {scenario.name} existed "
+                        "(for a scenario of that name since deleted): submit again"
+                    )
+                    await self._refuse(sub, "UnknownScenario", message, now)
+                    continue
+                body = await self.call(
+                    self.api.merge_patch,
+                    custom_path(sub.namespace, "submissions", sub.name),
+                    {"metadata": {"ownerReferences": [manifests.owner_reference("Scenario", scenario)]}},
+                )
+                owned = submission_record(body)
+                self.caches.put("submission", owned)
+                own[name] = owned
+                continue
+            own[name] = sub
+        return own
+
+    async def _refuse(self, sub: SubmissionRecord, reason: str, message: str, now: datetime) -> None:
+        """A submission the operator cannot run: FAILED with no job, the reason and the message, finished (so a
+        ``kubectl wait`` or ``taipod submit --wait`` returns at once, and it is deletable)."""
+        if sub.status.get("reason") == reason and sub.status.get("message") == message[:1024]:
+            return
+        message = message[:1024]
+        await self._patch_submission(
+            sub,
+            {
+                "submissionStatus": "FAILED",
+                "jobs": 0,
+                "finished": "0/0",
+                "reason": reason,
+                "message": message,
+                "conditions": [
+                    manifests.condition("Accepted", False, reason, message, sub.generation, now),
+                    manifests.condition("Finished", True, reason, message, sub.generation, now),
+                    manifests.condition("Succeeded", False, reason, message, sub.generation, now),
+                ],
+            },
+        )
+        ref = {
+            "apiVersion": "taipod.io/v1alpha1",
+            "kind": "Submission",
+            "metadata": {"name": sub.name, "namespace": sub.namespace, "uid": sub.uid},
+        }
+        self.events.post(ref, "Warning", reason, message)
 
     async def _mark_invalid(
         self, scenario: ScenarioRecord, errors: SpecErrors, submissions: Iterable[SubmissionRecord], now: datetime
@@ -277,16 +353,8 @@ class Reconciler:
             self.caches.put("scenario", scenario_record(body))
             self.events.post(body, "Warning", "Invalid", message)
         for sub in submissions:
-            if sub.status.get("message") != f"scenario {scenario.name} is invalid: {message}"[:1024]:
-                await self._patch_submission(
-                    sub,
-                    {
-                        "message": f"scenario {scenario.name} is invalid: {message}"[:1024],
-                        "conditions": [
-                            manifests.condition("Accepted", False, "InvalidScenario", message, sub.generation, now)
-                        ],
-                    },
-                )
+            if not sub.jobs_created and not sub.deleting:
+                await self._refuse(sub, "InvalidScenario", f"scenario {scenario.name} is invalid: {message}", now)
 
     async def _patch_submission(self, sub: SubmissionRecord, status: dict[str, Any]) -> None:
         body = await self.call(
@@ -303,7 +371,7 @@ class Reconciler:
         the same patch as its first status (one write instead of two). Job names are deterministic, so a pass that
         dies before that write finds the jobs and creates none again.
         """
-        new = [s for s in submissions.values() if not s.jobs_created and not s.deleting]
+        new = [s for s in submissions.values() if not s.jobs_created and not s.deleting and not s.status.get("reason")]
         created = await _bounded((self._create_submission_jobs(scenario, dag, s, now) for s in new), limit=8)
         for sub, ok in zip(new, created, strict=True):
             if ok:
@@ -315,19 +383,9 @@ class Reconciler:
         try:
             tasks = manifests.entity_tasks(dag, sub.sequence, sub.task)
         except KeyError as error:
-            message = str(error.args[0])
-            if sub.status.get("message") != message:
-                await self._patch_submission(
-                    sub,
-                    {
-                        "message": message,
-                        "conditions": [
-                            manifests.condition("Accepted", False, "UnknownEntity", message, sub.generation, now)
-                        ],
-                    },
-                )
+            await self._refuse(sub, "UnknownEntity", str(error.args[0]), now)
             return False
-        names = [job_name(sub.name, task) for task in tasks]
+        names = [job_name(sub.name, task, sub.uid) for task in tasks]
         existing = self.caches.scenario_jobs((scenario.namespace, scenario.name), names)
         owner = {"metadata": {"name": sub.name, "uid": sub.uid}, "spec": {"scenario": sub.scenario}}
         missing = [(name, task) for name, task in zip(names, tasks, strict=True) if name not in existing]
@@ -573,6 +631,12 @@ class Reconciler:
             entry["url"] = entry["lastEditJob"] = None
             desired[dn.name] = entry  # None values mean absent
         status: dict[str, Any] = datanodes.status_fields(current, scenario.data_nodes_packed, desired)
+        # What the delete guard reads: a scenario with unfinished submissions is not deletable (Taipy's is_deletable).
+        unfinished = sum(
+            1 for summary in plan.submissions.values() if summary.jobs and not summary.status.is_finished()
+        )
+        if (scenario.status.get("unfinishedSubmissions") or 0) != unfinished:
+            status["unfinishedSubmissions"] = unfinished
         if scenario.status.get("phase") != "Ready" or scenario.status.get("observedGeneration") != scenario.generation:
             status.update(
                 {

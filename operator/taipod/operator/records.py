@@ -176,6 +176,7 @@ class SubmissionRecord:
     jobs_created: bool
     status: Mapping[str, Any] = field(compare=False)
     deleting: bool = False
+    owner_uid: str | None = None  # the Scenario it belongs to (ownerReference), once set
 
 
 def submission_record(body: Mapping[str, Any]) -> SubmissionRecord:
@@ -196,6 +197,7 @@ def submission_record(body: Mapping[str, Any]) -> SubmissionRecord:
         jobs_created=bool(status.get("jobsCreated")),
         status=dict(status),
         deleting=bool(meta.get("deletionTimestamp")),
+        owner_uid=next((o.get("uid") for o in meta.get("ownerReferences") or [] if o.get("kind") == "Scenario"), None),
     )
 
 

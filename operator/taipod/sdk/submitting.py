@@ -171,7 +171,13 @@ def _warn_inputs_not_ready(scenario_body: Mapping[str, Any], tasks: list[str]) -
 
 
 def _create_submission(
-    cluster: Cluster, scenario: str, sequence: str | None, task: str | None, force: bool, properties: dict[str, Any]
+    cluster: Cluster,
+    scenario: str,
+    sequence: str | None,
+    task: str | None,
+    force: bool,
+    properties: dict[str, Any],
+    scenario_uid: str | None = None,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {"scenario": scenario, "force": bool(force)}
     if sequence is not None:
@@ -182,7 +188,7 @@ def _create_submission(
     kept = {k: v for k, v in properties.items() if _jsonable(v)}
     if kept:
         annotations[names.ANNOTATION_PROPERTIES] = json.dumps(kept, sort_keys=True)
-    body = {
+    body: dict[str, Any] = {
         "apiVersion": f"{names.GROUP}/{names.VERSION}",
         "kind": "Submission",
         "metadata": {
@@ -192,6 +198,17 @@ def _create_submission(
         },
         "spec": spec,
     }
+    if scenario_uid:  # owned by its scenario, as in Taipy: deleting the scenario deletes it
+        body["metadata"]["ownerReferences"] = [
+            {
+                "apiVersion": f"{names.GROUP}/{names.VERSION}",
+                "kind": "Scenario",
+                "name": scenario,
+                "uid": scenario_uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
     return cluster.create(names.SUBMISSION_PLURAL, body)
 
 
@@ -307,7 +324,8 @@ def submit(
             "would never run. Fix: call tp.Orchestrator().run() before submitting (it runs the operator in this "
             "process), or install the operator in the cluster with `helm install taipod charts/taipod`"
         )
-    created = _create_submission(cluster, scenario.id, sequence, task, force, properties)
+    uid = (body.get("metadata") or {}).get("uid")
+    created = _create_submission(cluster, scenario.id, sequence, task, force, properties, uid)
     freshness.changed()
     name = str(created["metadata"]["name"])
     submission = Submission(cluster, name, created)
