@@ -373,3 +373,42 @@ def test_each_rbac_rule_and_verb_is_needed(
         cluster_scoped = [d for d in rbac if d["kind"].startswith("Cluster")]
         if cluster_scoped:
             kubectl("delete", "--ignore-not-found", "-f", "-", input=yaml.safe_dump_all(cluster_scoped))
+
+
+def test_admission_policies_applied_from_taipod_manifests_are_adopted_by_helm_install(
+    cluster: ClusterHandle, namespace: str, install: Callable[..., Release], kubectl: Kubectl
+) -> None:
+    """The plain-manifest path to Helm (issue 12): policies applied by hand make `helm install` fail with "exists and
+    cannot be imported"; `taipod manifests --release NAME` prints them owned by that release, and the install then
+    adopts them (the README's "From plain manifests to Helm")."""
+    import sys
+
+    name = _release_name()
+    printed = subprocess.run(
+        [sys.executable, "-m", "taipod.cli", "manifests", "--release", name, "--release-namespace", namespace],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # Only the policies: the CRDs are the session's, already installed.
+    owned = [d for d in yaml.safe_load_all(printed) if d and d["kind"].startswith("ValidatingAdmissionPolicy")]
+    assert len(owned) == 4
+    plain = [
+        {**d, "metadata": {k: v for k, v in d["metadata"].items() if k != "annotations"}} for d in owned
+    ]  # as applied by hand, without the release's ownership
+    created = yaml.safe_dump_all(plain)
+    kubectl("apply", "--server-side", "-f", "-", input=created)
+    try:
+        refused = helm(
+            "install", name, str(CHART), "--namespace", namespace, *_serve(namespace), *_object_store(),
+            kubeconfig=cluster.kubeconfig, check=False,
+        )  # fmt: skip
+        assert refused.returncode != 0 and "cannot be imported" in refused.stderr, refused.stderr
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all(owned))
+        install(name)
+        for doc in owned:
+            kind = doc["kind"].lower()
+            got = kubectl("get", kind, doc["metadata"]["name"], "-o", "jsonpath={.metadata.labels.helm\\.sh/chart}")
+            assert got.stdout.startswith("taipod-"), f"{kind} not adopted by the release: {got.stdout!r}"
+    finally:
+        kubectl("delete", "--ignore-not-found", "-f", "-", input=created, check=False)

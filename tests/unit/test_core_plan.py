@@ -193,6 +193,25 @@ def test_deleted_pod_waits_for_its_job_condition_then_names_the_cause() -> None:
         assert plan_scenario(facts(failed), NOW).job_changes["s1-first"].reason == reason
 
 
+def test_a_pod_gone_while_running_is_pod_deleted_not_the_job_controllers_backoff() -> None:
+    vanished = job(
+        "first",
+        Status.SUBMITTED,
+        Status.RUNNING,
+        batch_recorded="uid-1",
+        run=replace(run("Running", started=True), pod=None, failed_reason="BackoffLimitExceeded"),
+    )
+    change = plan_scenario(facts(vanished), NOW).job_changes["s1-first"]
+    assert change.reason == "PodDeleted" and change.message == "the pod was deleted before the task finished"
+
+
+def test_a_deleted_upstream_job_abandons_its_not_started_dependents() -> None:
+    second = job("second", Status.SUBMITTED, Status.BLOCKED)
+    plan = plan_scenario(facts(second), NOW)  # the submission planned "first" too, whose job is gone
+    assert moves(plan, "s1-second") == [Status.ABANDONED]
+    assert plan.job_changes["s1-second"].transitions[-1].reason == "the job of upstream task first was deleted"
+
+
 def test_batch_job_deleted_out_of_band_fails_the_job() -> None:
     plan = plan_scenario(facts(job("first", Status.SUBMITTED, Status.RUNNING, batch_recorded="uid-1")), NOW)
     assert plan.job_changes["s1-first"].reason == "BatchJobDeleted"

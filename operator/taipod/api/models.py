@@ -41,6 +41,8 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# A Kubernetes object name of this namespace (a DNS label): no "ns/name" form reaches another namespace.
+OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # ``module.sub:Qual.name`` or the bare name of a builtin (``print``); the operator re-checks the builtin exists.
 FUNCTION_PATTERN = (
     r"^([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
@@ -259,9 +261,18 @@ class ScenarioStatus(_Status):
 class SubmissionSpec(_Spec):
     """A request to run a scenario, one of its sequences, or one of its tasks. Immutable."""
 
-    scenario: str = Field(min_length=1, max_length=63, description="Name of the Scenario in this namespace.")
-    sequence: str | None = Field(None, max_length=50, description="Run only this sequence of the scenario.")
-    task: str | None = Field(None, max_length=50, description="Run only this task of the scenario.")
+    scenario: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=OBJECT_NAME_PATTERN,
+        description="Name of the Scenario in this namespace (a DNS label).",
+    )
+    sequence: str | None = Field(
+        None, max_length=50, pattern=NAME_PATTERN, description="Run only this sequence of the scenario."
+    )
+    task: str | None = Field(
+        None, max_length=50, pattern=NAME_PATTERN, description="Run only this task of the scenario."
+    )
     force: bool = Field(False, description="Run skippable tasks even when their outputs are up to date.")
 
 
@@ -285,9 +296,9 @@ class SubmissionStatus(_Status):
 class JobSpec(_Spec):
     """One run of one task, created by the operator for a Submission. Immutable."""
 
-    scenario: str = Field(min_length=1, max_length=63)
-    submission: str = Field(min_length=1, max_length=63)
-    task: str = Field(min_length=1, max_length=50)
+    scenario: str = Field(min_length=1, max_length=63, pattern=OBJECT_NAME_PATTERN)
+    submission: str = Field(min_length=1, max_length=63, pattern=OBJECT_NAME_PATTERN)
+    task: str = Field(min_length=1, max_length=50, pattern=NAME_PATTERN)
     force: bool = False
 
 

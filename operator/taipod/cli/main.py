@@ -172,9 +172,35 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_manifests(args: argparse.Namespace) -> int:
-    docs = [*crdgen.crd_documents().values(), *admission.documents()]
+    policies = admission.documents()
+    if args.release:
+        policies = _helm_owned(policies, args.release, args.release_namespace)
+    docs = [*crdgen.crd_documents().values(), *policies]
     print(yaml.safe_dump_all(docs, sort_keys=False), end="")
     return 0
+
+
+def _helm_owned(policies: list[dict[str, Any]], release: str, namespace: str) -> list[dict[str, Any]]:
+    """The admission policies named as the chart names them for ``release``, with Helm's ownership metadata, so
+    that a later ``helm install RELEASE`` adopts them instead of failing with "exists and cannot be imported"."""
+    fullname = release if "taipod" in release else f"{release}-taipod"
+    renames = {
+        admission.POLICY_NAME: f"{fullname[:63]}-job-delete-guard",
+        admission.IMMUTABLE_POLICY_NAME: f"{fullname[:63]}-spec-immutable",
+    }
+    owned = []
+    for doc in policies:
+        meta = {
+            **doc["metadata"],
+            "name": renames[doc["metadata"]["name"]],
+            "labels": {**doc["metadata"]["labels"], "app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {"meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace},
+        }
+        spec = dict(doc["spec"])
+        if "policyName" in spec:
+            spec["policyName"] = renames[spec["policyName"]]
+        owned.append({**doc, "metadata": meta, "spec": spec})
+    return owned
 
 
 def cmd_operator(args: argparse.Namespace) -> int:
@@ -211,6 +237,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     delete.add_argument("--force", action="store_true")
     delete.set_defaults(run=cmd_delete)
     manifests = commands.add_parser("manifests", help="print the CRDs and the admission policies (kubectl apply -f -)")
+    manifests.add_argument(
+        "--release",
+        help="name the policies as the Helm chart does for this release, owned by it, so that a later "
+        "`helm install RELEASE` adopts them",
+    )
+    manifests.add_argument("--release-namespace", default="taipod-system", help="the release's namespace")
     manifests.set_defaults(run=cmd_manifests)
     operator = commands.add_parser("operator", help="run the operator (configured by TAIPOD_* variables)")
     operator.set_defaults(run=cmd_operator)

@@ -413,7 +413,12 @@ class _Pass:
         if run.failed_reason is not None:
             if pod is not None and pod.started:
                 self.move(name, Status.RUNNING, at=pod.running_seen_at)
-            self.fail(name, run.failed_reason, run.failed_message or f"the batch/v1 Job failed: {run.failed_reason}")
+            if run.failed_reason == "BackoffLimitExceeded" and (pod is None or pod.deleting):
+                # One pod and no retry: the Job gave up because its pod vanished, which is what the user must hear.
+                self.fail(name, "PodDeleted", "the pod was deleted before the task finished")
+            else:
+                reason = run.failed_reason
+                self.fail(name, reason, run.failed_message or f"the batch/v1 Job failed: {reason}")
             self._stop(name)
             return
         if pod is None:

@@ -84,6 +84,10 @@ class KubeApi:
     def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", path, body, content_type=MERGE_PATCH)
 
+    def json_patch(self, path: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """An RFC 6902 patch: its ``test`` operations make it conditional on the object's content."""
+        return self.request("PATCH", path, ops, content_type="application/json-patch+json")
+
     def delete(self, path: str, propagation: str = "Background") -> dict[str, Any]:
         return self.request("DELETE", path, {"propagationPolicy": propagation})
 

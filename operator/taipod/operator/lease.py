@@ -65,11 +65,19 @@ class PresenceLease:
                         raise
 
     def release(self) -> None:
-        """Say "no longer served" by dropping the holder (the Lease itself may belong to the Helm release, and the
-        chart grants only ``patch`` on it)."""
+        """Say "no longer served" by dropping the holder, only if that is still this operator: another one that took
+        over meanwhile keeps serving, and an SDK must not see the namespace unserved. A JSON patch whose ``test`` fails
+        changes nothing (422); the Lease may belong to the Helm release, and the chart grants only ``patch`` on it."""
+        ops = [
+            {"op": "test", "path": "/spec/holderIdentity", "value": self.identity},
+            {"op": "remove", "path": "/spec/holderIdentity"},
+        ]
         for namespace in self.namespaces:
             try:
-                self.api.merge_patch(self._path(namespace, LEASE_NAME), {"spec": {"holderIdentity": None}})
+                self.api.json_patch(self._path(namespace, LEASE_NAME), ops)
+            except ApiError as error:
+                if error.status != 422:  # 422: held by another operator now
+                    log.warning("could not release the lease in %s: %s", namespace, error)
             except Exception as error:  # shutting down: best effort
                 log.warning("could not release the lease in %s: %s", namespace, error)
 

@@ -328,6 +328,8 @@ def job_status_patch(job: JobRecord, change: JobChange, now: datetime) -> dict[s
         )
         if current in FINISHED and not change.reason and history[-1].reason:
             status["reason"] = history[-1].reason
+        if current is not Status.BLOCKED and any(t.status is Status.BLOCKED for t in history):
+            status["message"] = None  # "waiting for data node(s)..." said why it was BLOCKED: no longer true
     for key, value in (
         ("reason", change.reason),
         ("message", change.message),

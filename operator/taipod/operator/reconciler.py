@@ -59,6 +59,7 @@ __all__ = ["STORAGE_OBJECT", "Caches", "Reconciler", "storage_location"]
 
 STORAGE_OBJECT = "taipod-storage"  # the ConfigMap that says where a namespace's data lives
 MANAGED = {"app.kubernetes.io/managed-by": "taipod"}
+FOREIGN_JOB = "NotCreatedByTaipod"  # the reason of a Job resource the operator did not make
 SUBMISSION_GRACE = 5.0  # seconds a submission may wait for its scenario to be created before it is refused
 
 
@@ -239,6 +240,7 @@ class Reconciler:
         now = datetime.now(UTC)
         if scenario is None:
             await self._refuse_orphans(key, now)
+            await self._trusted_jobs(self.caches.scenario_jobs(key), {}, None, now)
             return
         if scenario.deleting:
             return
@@ -249,10 +251,75 @@ class Reconciler:
             return
         scenario = await self._write_defaults(scenario, dag)
         await self._create_jobs(scenario, dag, submissions, now)
-        jobs = self.caches.scenario_jobs(key)
+        jobs = await self._trusted_jobs(self.caches.scenario_jobs(key), submissions, dag, now)
         facts = self._facts(scenario, dag, submissions, jobs, now)
         plan = plan_scenario(facts, now)
         await self._execute(scenario, dag, submissions, jobs, plan, now)
+
+    async def _trusted_jobs(
+        self,
+        jobs: dict[str, JobRecord],
+        submissions: Mapping[str, SubmissionRecord],
+        dag: Dag | None,
+        now: datetime,
+    ) -> dict[str, JobRecord]:
+        """The jobs this operator made: one per task of one of the scenario's submissions, under the name it gives
+        (a hash of the submission instance and the task). Any other Job resource (made by hand, or naming a
+        submission, scenario or task that does not exist) never runs: it is marked FAILED, which says why and lets
+        it be deleted, and the plan never sees it."""
+        expected: dict[str, tuple[str, str]] = {}
+        for sub in submissions.values():
+            if dag is None or sub.status.get("reason"):
+                continue
+            try:
+                tasks = manifests.entity_tasks(dag, sub.sequence, sub.task)
+            except KeyError:
+                continue
+            for task in tasks:
+                expected[job_name(sub.name, task, sub.uid)] = (sub.name, task)
+                expected.setdefault(job_name(sub.name, task), (sub.name, task))  # named before names had the uid
+        trusted: dict[str, JobRecord] = {}
+        refused = []
+        known = {sub.uid for sub in submissions.values()}
+        for name, job in jobs.items():
+            if expected.get(name) == (job.submission, job.task):
+                trusted[name] = job
+            elif job.owner_uid is not None and job.owner_uid not in known:
+                continue  # its submission is gone: the garbage collector deletes it
+            elif not job.deleting and job.status.get("reason") != FOREIGN_JOB:
+                refused.append(job)
+        await _bounded(self._refuse_job(job, now) for job in refused)
+        return trusted
+
+    async def _refuse_job(self, job: JobRecord, now: datetime) -> None:
+        message = (
+            f"job {job.name} was not created by the taipod operator for submission {job.submission!r} (task "
+            f"{job.task!r}): only the operator creates Job resources, one per task of a Submission. It never runs; "
+            "delete it, and create a Submission to run the task"
+        )
+        created = job.history[0].at if job.history else job.created_at
+        status = {
+            "status": "FAILED",
+            "reason": FOREIGN_JOB,
+            "message": message,
+            "history": [
+                {"status": "SUBMITTED", "at": format_time(created)},
+                {"status": "FAILED", "at": format_time(max(now, created)), "reason": FOREIGN_JOB},
+            ],
+            "finishedAt": format_time(max(now, created)),
+            "conditions": manifests.job_conditions(Status.FAILED, job.generation, now),
+        }
+        try:
+            body = await self.call(
+                self.api.merge_patch, custom_path(job.namespace, "jobs", job.name, "status"), {"status": status}
+            )
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            return
+        self.caches.put("job", job_record(body))
+        log.warning("refused job %s/%s: %s", job.namespace, job.name, message)
+        self.events.post(body, "Warning", FOREIGN_JOB, message)
 
     async def _refuse_orphans(self, key: Key, now: datetime) -> None:
         """Submissions of a scenario that does not exist are refused (once they are older than a short grace, in
@@ -809,6 +876,8 @@ class Reconciler:
         jobs = self.caches.scenario_jobs((scenario.namespace, scenario.name))
         histories: dict[str, list[Any]] = {}
         for job in jobs.values():
+            if job.status.get("reason") == FOREIGN_JOB:
+                continue
             histories.setdefault(job.submission, []).append(job.history)
         writes = []
         for name, summary in plan.submissions.items():

@@ -82,6 +82,11 @@ class JobRecord:
     cancel_handled: bool
     deleting: bool
     status: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    owner_uid: str | None = None  # the Submission it belongs to (ownerReference)
+
+
+def _owner_uid(meta: Mapping[str, Any], kind: str) -> str | None:
+    return next((o.get("uid") for o in meta.get("ownerReferences") or [] if o.get("kind") == kind), None)
 
 
 def _history(status: Mapping[str, Any]) -> tuple[Transition, ...]:
@@ -119,6 +124,7 @@ def job_record(body: Mapping[str, Any]) -> JobRecord:
         cancel_handled=bool(status.get("cancel")) and status.get("cancelRequest", cancel) == cancel,
         deleting=bool(meta.get("deletionTimestamp")),
         status=dict(status),
+        owner_uid=_owner_uid(meta, "Submission"),
     )
 
 
