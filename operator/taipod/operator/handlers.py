@@ -59,6 +59,10 @@ def settings_for(config: OperatorConfig) -> kopf.OperatorSettings:
     settings.posting.enabled = False  # the operator posts its own Events (OperatorConfig.events)
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    # kopf's retries of failed API calls (a 429 "storage is (re)initializing" right after an API server restart,
+    # 5xx): its default backoffs add up to a minute of idling once the server is back. Short, many retries instead.
+    settings.networking.error_backoffs = [0.25, 0.5, 1.0] + [2.0] * 30
+    settings.watching.reconnect_backoff = 0.5
     settings.persistence.diffbase_storage = NoDiffBaseStorage()
     settings.persistence.progress_storage = NoProgressStorage()
     return settings

@@ -170,7 +170,9 @@ class Informer(Generic[R]):
                 version = None
             except Exception as error:
                 failures += 1
-                delay = min(0.5 * 2**failures, 30.0)
+                # Capped low: after an API server outage the caches must be current within seconds of it being back
+                # (a retry every 2 s costs the server nothing while it is down).
+                delay = min(0.25 * 2**failures, 2.0)
                 where = namespace or "all namespaces"
                 log.warning("watching %s in %s failed (retry in %.1fs): %s", self._what, where, delay, error)
                 if failures >= 3:

@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import sys
@@ -102,6 +103,7 @@ class LocalCluster:
         self.state_dir = (state_dir or default_state_dir()).resolve()
         self._binaries = binaries
         self.nodes = max(1, nodes)  # node agents; every pod of a node runs as a local process
+        self._spawned: dict[str, tuple[list[str], dict[str, str] | None, bool]] = {}  # to restart a component
         self.state: ClusterState | None = None
 
     # -- paths -----------------------------------------------------------------------------
@@ -184,8 +186,50 @@ class LocalCluster:
         assert self.state is not None
         pid = procs.spawn(cmd, self.logs / f"{name}.log", env=env, tie_to_parent=tie)
         self.state.pids[name] = pid
+        self._spawned[name] = (cmd, env, tie)
         self._save()
         return pid
+
+    # -- faults, for the tests that provoke them for real ----------------------------------------
+    def pause(self, name: str) -> None:
+        """Freeze a component (``kube-apiserver``, ``etcd``, ``node-agent``...) with SIGSTOP, as a hung process."""
+        os.killpg(self._pid(name), signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        os.killpg(self._pid(name), signal.SIGCONT)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a component's process group, as a crash."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._pid(name), signal.SIGKILL)
+        procs.wait_for(f"{name} to die", lambda: not procs.alive(self._pid(name)), 30, None, self.logs / f"{name}.log")
+
+    def restart(self, name: str, timeout: float = 60) -> float:
+        """Start a killed component again with its first command line; returns when it serves (the API server
+        ready, a node Ready), as ``time.monotonic()``."""
+        cmd, env, tie = self._spawned[name]
+        if procs.alive(self._pid(name)):
+            self.kill(name)
+        pid = self._spawn(name, cmd, tie, env=env)
+        api = self.api()
+        assert self.state is not None
+        if name == "kube-apiserver":
+            token = yaml.safe_load(self.kubeconfig.read_text())["users"][0]["user"]["token"]
+            ca = self.state_dir / "pki" / "ca.crt"
+            ready: Any = lambda: self._https_ok(f"{self.state.server}/readyz", token, ca)  # noqa: E731
+        elif name.startswith("node-agent"):
+            index = int(name.rsplit("-", 1)[1]) if name != "node-agent" else 0
+            ready = functools.partial(api.node_ready, self.node_names()[index])
+        else:
+            ready = lambda: procs.alive(pid)  # noqa: E731
+        procs.wait_for(name, ready, timeout, pid, self.logs / f"{name}.log")
+        return time.monotonic()
+
+    def _pid(self, name: str) -> int:
+        state = self.state or self.load()
+        if state is None or name not in state.pids:
+            raise ClusterError(f"no {name} process in the cluster of {self.state_dir}")
+        return state.pids[name]
 
     # -- the S3 server -----------------------------------------------------------------------
     @property
