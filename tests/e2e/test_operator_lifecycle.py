@@ -48,15 +48,19 @@ def test_deleting_a_scenario_deletes_its_submissions_and_jobs_and_a_namesake_nev
     assert [(o["kind"], o["name"]) for o in owners] == [("Scenario", "sleepy")]
     kubectl("delete", "scenario", "sleepy", "--wait=true", "--timeout=60s")
     wait_until(lambda: not taipod.list("submissions") and not taipod.list("jobs"), 60, "submissions and jobs deleted")
-    # A submission made for the old scenario (a stale manifest) is refused once a namesake appears.
+    # A submission made for the deleted scenario (a stale manifest applied again) is refused, and a namesake created
+    # later never runs it.
     taipod.create(
         "submissions", {"kind": "Submission", "metadata": {"name": "old-run"}, "spec": {"scenario": "sleepy"}}
     )
-    sleepy(taipod, "sleepy", 1)
     refused = wait_until(
         lambda: (submission(taipod, "old-run").get("status") or {}).get("reason"), 60, "old-run refused"
     )
-    assert refused == "UnknownScenario" and not taipod.list("jobs")
+    assert refused == "UnknownScenario"
+    sleepy(taipod, "sleepy", 1)
+    new = taipod.submit("sleepy")
+    taipod.wait_jobs(new, {"first": "COMPLETED", "second": "COMPLETED"}, timeout=60)
+    assert taipod.jobs("old-run") == {} and submission(taipod, "old-run")["status"]["reason"] == "UnknownScenario"
 
 
 def test_deleting_finished_jobs_does_not_rewind_their_submission(
@@ -104,7 +108,7 @@ def test_deleting_an_unfinished_submission_or_scenario_is_refused_unless_forced(
         wait_until(
             lambda: (taipod.get("scenarios", "guarded").get("status") or {}).get("unfinishedSubmissions") == 1,
             30,
-            "the scenario counts its unfinished submission",
+            lambda: f"the scenario counts its unfinished submission ({taipod.get('scenarios', 'guarded')['status']})",
         )
     refused = kubectl("delete", target, check=False)
     assert refused.returncode != 0

@@ -242,6 +242,11 @@ class ScenarioStatus(_Status):
         alias="storageEndpoint",
         description="S3 endpoint of the store (empty: AWS); no credentials are kept here.",
     )
+    unfinished_submissions: int | None = Field(
+        None,
+        alias="unfinishedSubmissions",
+        description="Submissions of this scenario not finished yet: the admission policy refuses deleting it meanwhile.",
+    )
     data_nodes: dict[str, DataNodeStatus] | None = Field(
         None,
         alias="dataNodes",

@@ -935,7 +935,10 @@ def _succeeded(status: Any, generation: int, now: datetime) -> dict[str, Any]:
 
 
 def _finished(sub: SubmissionRecord) -> bool:
-    return any(c.get("type") == "Finished" and c.get("status") == "True" for c in sub.status.get("conditions") or [])
+    """Whether the submission's recorded status is final: every one of its jobs finished (a FAILED submission whose
+    other branch still runs is not final yet: its counts still move)."""
+    done, _, total = str(sub.status.get("finished") or "").partition("/")
+    return bool(total) and done == total and int(total) > 0
 
 
 def _status(job: JobRecord) -> Status:
