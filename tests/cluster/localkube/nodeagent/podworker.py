@@ -35,6 +35,9 @@ TERMINATION_MESSAGE_LIMIT = 4096
 FALLBACK_LOG_LINES, FALLBACK_LOG_BYTES = 80, 2048
 
 
+REPORT_PATIENCE = 600.0  # seconds a status report is retried while the API server is away
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -489,17 +492,33 @@ class PodWorker(threading.Thread):
             status["initContainerStatuses"] = [r.status(init=True) for r in self.init_runs]
         if self.reason:
             status["reason"], status["message"] = self.reason, self.message
-        try:
-            self.agent.client.request(
-                "PATCH",
-                f"/api/v1/namespaces/{self.ns}/pods/{self.pod_name}/status",
-                {"metadata": {"uid": self.uid}, "status": status},
-                SMP,
-            )
-        except ApiError as exc:
-            if exc.status not in (404, 409, 422):
-                raise
-            log.info("pod %s/%s: status not written (%s)", self.ns, self.pod_name, exc)
+        # A kubelet keeps reporting until the API server takes it: a failed report (the server restarting, frozen,
+        # or answering 429/5xx) is retried, never the end of the worker, else the pod would show Running forever.
+        deadline = time.monotonic() + REPORT_PATIENCE
+        delay = 0.2
+        while True:
+            try:
+                self.agent.client.request(
+                    "PATCH",
+                    f"/api/v1/namespaces/{self.ns}/pods/{self.pod_name}/status",
+                    {"metadata": {"uid": self.uid}, "status": status},
+                    SMP,
+                )
+                return
+            except ApiError as exc:
+                if exc.status in (404, 409, 422):
+                    log.info("pod %s/%s: status not written (%s)", self.ns, self.pod_name, exc)
+                    return
+                if exc.status != 429 and exc.status < 500:
+                    raise
+                error: Exception = exc
+            except OSError as exc:  # connection refused or reset, timeouts (urllib's errors are OSErrors)
+                error = exc
+            if self.stopping or time.monotonic() > deadline:
+                raise error
+            log.warning("pod %s/%s: status report failed (retry in %.1fs): %s", self.ns, self.pod_name, delay, error)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def cleanup_files(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
