@@ -245,7 +245,9 @@ class ScenarioStatus(_Status):
     unfinished_submissions: int | None = Field(
         None,
         alias="unfinishedSubmissions",
-        description="Submissions of this scenario not finished yet: the admission policy refuses deleting it meanwhile.",
+        description=(
+            "Submissions of this scenario not finished yet: the admission policy refuses deleting it meanwhile."
+        ),
     )
     data_nodes: dict[str, DataNodeStatus] | None = Field(
         None,
