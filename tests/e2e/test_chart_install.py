@@ -375,12 +375,14 @@ def test_each_rbac_rule_and_verb_is_needed(
             kubectl("delete", "--ignore-not-found", "-f", "-", input=yaml.safe_dump_all(cluster_scoped))
 
 
+@pytest.mark.parametrize("adoption", ["annotated", "take-ownership"])
 def test_admission_policies_applied_from_taipod_manifests_are_adopted_by_helm_install(
-    cluster: ClusterHandle, namespace: str, install: Callable[..., Release], kubectl: Kubectl
+    cluster: ClusterHandle, namespace: str, install: Callable[..., Release], kubectl: Kubectl, adoption: str
 ) -> None:
     """The plain-manifest path to Helm (issue 12): policies applied by hand make `helm install` fail with "exists and
-    cannot be imported"; `taipod manifests --release NAME` prints them owned by that release, and the install then
-    adopts them (the README's "From plain manifests to Helm")."""
+    cannot be imported"; either `taipod manifests --release NAME` prints them owned by that release, or
+    `--take-ownership` skips the ownership check, and the install then adopts them (the README's "From plain
+    manifests to Helm")."""
     import sys
 
     name = _release_name()
@@ -404,8 +406,12 @@ def test_admission_policies_applied_from_taipod_manifests_are_adopted_by_helm_in
             kubeconfig=cluster.kubeconfig, check=False,
         )  # fmt: skip
         assert refused.returncode != 0 and "cannot be imported" in refused.stderr, refused.stderr
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all(owned))
-        install(name)
+        # Helm 4 applies server-side: fields kubectl set to other values (the watched namespaces) are taken over.
+        if adoption == "annotated":
+            kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all(owned))
+            install(name, "--force-conflicts")
+        else:
+            install(name, "--take-ownership", "--force-conflicts")
         for doc in owned:
             kind = doc["kind"].lower()
             got = kubectl("get", kind, doc["metadata"]["name"], "-o", "jsonpath={.metadata.labels.helm\\.sh/chart}")

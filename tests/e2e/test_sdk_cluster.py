@@ -122,7 +122,11 @@ def test_exported_manifest_applied_with_kubectl_gives_the_same_results(sdk: SdkE
     kubectl("apply", "-f", "-", input=text)
     submission = tp.get(docs[2]["metadata"]["name"])
     assert isinstance(submission, tp.Submission)
-    wait_until(lambda: submission.submission_status is tp.SubmissionStatus.COMPLETED, 120, "kubectl's run finished")
+    wait_until(
+        lambda: submission.submission_status is tp.SubmissionStatus.COMPLETED,
+        120,
+        lambda: f"kubectl's run finished: {kubectl('get', 'tpsub', submission.id, '-o', 'jsonpath={.status}').stdout}",
+    )
     applied = tp.get(name)
     assert isinstance(applied, tp.Scenario)
     for dn in ("a", "b", "c"):

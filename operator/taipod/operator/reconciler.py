@@ -346,7 +346,8 @@ class Reconciler:
             if sub.owner_uid is not None and sub.owner_uid != scenario.uid:
                 continue
             if sub.owner_uid is None and not sub.deleting and not sub.status.get("reason"):
-                if sub.created_at < scenario.created_at and not sub.jobs_created:
+                # Server times: one stored in the same second as its scenario (kubectl apply of both) is its own.
+                if sub.stored_at < scenario.stored_at and not sub.jobs_created:
                     message = (
                         f"spec.scenario: submission {sub.name} was made before scenario {scenario.name} existed "
                         "(for a scenario of that name since deleted): submit again"

@@ -63,6 +63,13 @@ def _created(body: Mapping[str, Any]) -> datetime:
     return parse_time(text) if text else _EPOCH
 
 
+def _stored(body: Mapping[str, Any]) -> datetime:
+    """When the API server stored the object (its clock, whole seconds): unlike the created-at annotation, which a
+    client writes (an exported manifest carries its scenario's creation date), comparable across objects."""
+    text = _meta(body).get("creationTimestamp")
+    return parse_time(text) if text else _EPOCH
+
+
 @dataclass(frozen=True)
 class JobRecord:
     namespace: str
@@ -136,6 +143,7 @@ class ScenarioRecord:
     rv: int
     generation: int
     created_at: datetime
+    stored_at: datetime
     spec: Mapping[str, Any] = field(compare=False)
     data_nodes: Mapping[str, Mapping[str, Any]] = field(compare=False)
     status: Mapping[str, Any] = field(compare=False)
@@ -157,6 +165,7 @@ def scenario_record(body: Mapping[str, Any]) -> ScenarioRecord:
         rv=resource_version(body),
         generation=int(meta.get("generation") or 1),
         created_at=_created(body),
+        stored_at=_stored(body),
         spec=dict(spec),
         data_nodes=datanodes.entries(status),
         data_nodes_packed=datanodes.is_packed(status),
@@ -179,6 +188,7 @@ class SubmissionRecord:
     task: str | None
     force: bool
     created_at: datetime
+    stored_at: datetime
     jobs_created: bool
     status: Mapping[str, Any] = field(compare=False)
     deleting: bool = False
@@ -200,6 +210,7 @@ def submission_record(body: Mapping[str, Any]) -> SubmissionRecord:
         task=spec.get("task"),
         force=bool(spec.get("force", False)),
         created_at=_created(body),
+        stored_at=_stored(body),
         jobs_created=bool(status.get("jobsCreated")),
         status=dict(status),
         deleting=bool(meta.get("deletionTimestamp")),
