@@ -105,6 +105,35 @@ def test_the_node_agent_killed_while_pods_run_then_restarted(
     run_with_fault(taipod, fault)
 
 
+def test_a_task_running_when_the_node_agent_is_killed_runs_exactly_once(
+    cluster: ClusterHandle, taipod: Taipod, operator: EmbeddedOperator
+) -> None:
+    """The restarted agent takes over the running container (as a kubelet finds its containers in the runtime) and
+    never starts a second copy: the runner announces each execution once in the pod's log."""
+    node = local(cluster)
+    data_nodes = [dn("seconds", defaultData=5), dn("slept"), dn("doubled")]
+    tasks = [
+        task("slow", "taipod.samples:sleep_seconds", ["seconds"], ["slept"]),
+        task("after", "taipod.samples:double", ["slept"], ["doubled"]),
+    ]
+    taipod.scenario("once", data_nodes, tasks)
+    submission = taipod.submit("once")
+    job = taipod.wait_job(submission, "slow", {"RUNNING"}, timeout=60)["metadata"]["name"]
+
+    def pod_log() -> str:
+        pods = taipod.kube.core.list_namespaced_pod(taipod.ns, label_selector=f"taipod.io/job={job}").items
+        assert len(pods) == 1, f"one pod for {job}: {[p.metadata.name for p in pods]}"
+        return str(taipod.kube.core.read_namespaced_pod_log(pods[0].metadata.name, taipod.ns))
+
+    announced = "task slow function taipod.samples:sleep_seconds"
+    wait_until(lambda: announced in pod_log(), 60, "the task's code running")
+    node.kill("node-agent")
+    node.restart("node-agent")
+    taipod.wait_jobs(submission, {"slow": "COMPLETED", "after": "COMPLETED"}, timeout=120)
+    assert pod_log().count(announced) == 1, pod_log()
+    assert taipod.data_node("once", "doubled")["value"] == 10
+
+
 def _first_transition_after(taipod: Taipod, submission: str, moment_utc: float) -> float | None:
     times: list[float] = []
     for job in taipod.jobs(submission).values():

@@ -42,12 +42,46 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _alive(pid: int, marker: str) -> bool:
+    """Whether ``pid`` is still the container process whose command line holds ``marker`` (not a zombie, not a pid
+    reused since)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X") and marker.encode() in cmdline
+
+
+class AdoptedProcess:
+    """A container process that an earlier agent started (the agent was killed, then restarted): watched, never
+    started again, as a restarted kubelet finds its containers still running in the runtime."""
+
+    def __init__(self, pid: int, marker: str) -> None:
+        self.pid, self.marker = pid, marker
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not _alive(self.pid, self.marker):
+            self.returncode = -signal.SIGKILL  # read only when the shim left no exit record
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"adopted container {self.pid}", timeout or 0)
+            time.sleep(0.1)
+        return code
+
+
 @dataclass
 class ContainerRun:
     spec: dict[str, Any]
     log_path: Path
     restart_count: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | AdoptedProcess | None = None
+    adopted: bool = False  # taken over from an earlier agent: the next start is skipped
     started_at: str | None = None
     terminated: dict[str, Any] | None = None
     last_terminated: dict[str, Any] | None = None
@@ -144,6 +178,11 @@ class PodWorker(threading.Thread):
 
     def _run(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        for run in [*self.init_runs, *self.runs]:
+            self._adopt(run)
+        if any(run.adopted for run in self.runs):
+            self._set_condition("PodReadyToStartContainers", "True")
+            self._set_condition("Initialized", "True")
         self.report()
         paths = self._prepare_volumes()
         if paths is None:
@@ -305,6 +344,28 @@ class PodWorker(threading.Thread):
         self.report()
 
     # -- processes -------------------------------------------------------------------------
+    def _adopt(self, run: ContainerRun) -> None:
+        """Take over what an earlier agent (killed, then restarted) left of this container: its process, still
+        running, or its exit record. A task must never run twice because its node agent restarted."""
+        spec_path = self.dir / f"{run.name}.spec.json"
+        try:
+            pid: int | None = int((self.dir / f"{run.name}.pgid").read_text())
+        except (OSError, ValueError):
+            pid = None
+        if pid is None and not spec_path.with_suffix(".exit").exists():
+            return
+        proc = AdoptedProcess(pid or 0, str(spec_path))
+        if pid is None:
+            proc.returncode = 0  # reaped by the earlier agent: the exit record says how it ended
+        started = dt.datetime.fromtimestamp(spec_path.stat().st_mtime, dt.UTC) if spec_path.exists() else None
+        run.proc, run.adopted, run.waiting = proc, True, None
+        run.started_at = started.strftime("%Y-%m-%dT%H:%M:%SZ") if started else now_iso()
+        limit = ((run.spec.get("resources") or {}).get("limits") or {}).get("memory")
+        if limit:  # the same cgroup as before, so that an OOM kill is still seen
+            run.cgroup = MemoryCgroup.create(f"{self.uid}_{run.name}", parse_quantity(limit))
+        log.info("pod %s/%s: container %s adopted (pid %s)", self.ns, self.pod_name, run.name, pid)
+        threading.Thread(target=self._wait_proc, args=(proc,), daemon=True).start()
+
     def _mounts(self, run: ContainerRun, paths: dict[str, Path]) -> list[dict[str, Any]]:
         mounts: list[dict[str, Any]] = []
         for m in sorted(run.spec.get("volumeMounts") or [], key=lambda m: len(Path(m["mountPath"]).parts)):
@@ -350,6 +411,9 @@ class PodWorker(threading.Thread):
         return mounts
 
     def _start(self, run: ContainerRun, paths: dict[str, Path]) -> None:
+        if run.adopted:  # already started by the earlier agent
+            run.adopted = False
+            return
         try:
             env = resolve_env(self.agent.client, self.pod, run.spec, self.agent.api_port)
             command = resolve_command(run.spec, env, self.agent.images)
@@ -403,7 +467,7 @@ class PodWorker(threading.Thread):
         run.started_at, run.waiting, run.terminated = now_iso(), None, None
         threading.Thread(target=self._wait_proc, args=(run.proc,), daemon=True).start()
 
-    def _wait_proc(self, proc: subprocess.Popen[bytes]) -> None:
+    def _wait_proc(self, proc: subprocess.Popen[bytes] | AdoptedProcess) -> None:
         proc.wait()
         self.wake.set()
 
@@ -415,7 +479,7 @@ class PodWorker(threading.Thread):
         try:
             result = json.loads(spec_path.with_suffix(".exit").read_text())
         except (OSError, ValueError):
-            code = run.proc.returncode
+            code = run.proc.returncode or 0  # set: poll() answered
             result = {"exitCode": 128 - code if code < 0 else code}
         (self.dir / f"{run.name}.pgid").unlink(missing_ok=True)
         finished = now_iso()
