@@ -74,3 +74,50 @@ def test_a_stopping_operator_does_not_clear_the_lease_another_one_holds(
     other.release()  # it does not hold the lease: nothing changes
     assert api.get(path)["spec"]["holderIdentity"] == holder
     api.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "edit"),
+    [
+        ("job.batch", "taipod.io/scenario=elsewhere"),
+        ("job.batch", "taipod.io/job-"),
+        ("job.batch", "taipod.io/job=another"),
+        ("pod", "taipod.io/scenario=elsewhere"),
+        ("pod", "taipod.io/job-"),
+    ],
+)
+def test_edited_labels_of_a_running_batch_job_or_pod_change_nothing_and_are_restored(
+    kind: str, edit: str, taipod: Taipod, kubectl: Kubectl, operator: EmbeddedOperator
+) -> None:
+    """The operator links a job to its batch Job and pod by owner reference and recorded name, never by the labels
+    anyone can edit (they once turned a succeeding job FAILED BatchJobDeleted and abandoned its dependent)."""
+    taipod.scenario(
+        "labelled",
+        [dn("seconds", defaultData=4), dn("slept"), dn("doubled")],
+        [
+            task("first", "taipod.samples:sleep_seconds", ["seconds"], ["slept"]),
+            task("second", "taipod.samples:double", ["slept"], ["doubled"]),
+        ],
+    )
+    sub = taipod.submit("labelled")
+    job = wait_until(
+        lambda: next(
+            (j for j in taipod.jobs(sub).values() if j["spec"]["task"] == "first" and j.get("status", {}).get("pod")),
+            None,
+        ),
+        60,
+        "the first job running, its pod recorded",
+    )
+    name = job["metadata"]["name"] if kind == "job.batch" else job["status"]["pod"]
+    kubectl("label", "--overwrite", kind, name, edit)
+    taipod.wait_jobs(sub, {"first": "COMPLETED", "second": "COMPLETED"}, timeout=60)  # a FAILED first would stay
+    assert taipod.data_node("labelled", "doubled")["value"] == 8
+    key = edit.partition("=")[0].rstrip("-")
+    expected = {"taipod.io/scenario": "labelled", "taipod.io/job": job["metadata"]["name"]}[key]
+
+    def labels() -> dict[str, str]:
+        if kind == "pod":
+            return taipod.kube.core.read_namespaced_pod(name, taipod.ns).metadata.labels or {}
+        return taipod.kube.batch.read_namespaced_job(name, taipod.ns).metadata.labels or {}
+
+    wait_until(lambda: labels().get(key) == expected, 30, lambda: f"{key} restored: {labels()}")

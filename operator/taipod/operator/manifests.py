@@ -34,6 +34,7 @@ __all__ = [
     "job_resource",
     "job_status_patch",
     "owner_reference",
+    "run_labels",
     "shared_key",
 ]
 
@@ -147,6 +148,11 @@ def _labels(scenario: str, submission: str, job: str | None = None) -> dict[str,
     return labels
 
 
+def run_labels(job: JobRecord) -> dict[str, str]:
+    """The labels of the batch Job running ``job`` and of its pod."""
+    return _labels(job.scenario, job.submission, job.name)
+
+
 def job_resource(
     name: str, namespace: str, submission: Mapping[str, Any], task: str, force: bool, now: datetime
 ) -> dict[str, Any]:
@@ -254,7 +260,7 @@ def batch_job(
         pod_spec["tolerations"] = [dict(t) for t in config.task_tolerations]
     if volumes:
         pod_spec["volumes"] = volumes
-    labels = _labels(job.scenario, job.submission, job.name)
+    labels = run_labels(job)
     spec: dict[str, Any] = {
         "backoffLimit": 0,
         "template": {"metadata": {"labels": labels}, "spec": pod_spec},

@@ -50,7 +50,10 @@ from taipod.operator.records import (
     PodRecord,
     ScenarioRecord,
     SubmissionRecord,
+    batch_record,
     job_record,
+    pod_record,
+    run_labels,
     scenario_record,
     submission_record,
 )
@@ -252,7 +255,8 @@ class Reconciler:
         scenario = await self._write_defaults(scenario, dag)
         await self._create_jobs(scenario, dag, submissions, now)
         jobs = await self._trusted_jobs(self.caches.scenario_jobs(key), submissions, dag, now)
-        facts = self._facts(scenario, dag, submissions, jobs, now)
+        found = await self._drifted(key, jobs)
+        facts = self._facts(scenario, dag, submissions, jobs, now, found)
         plan = plan_scenario(facts, now)
         await self._execute(scenario, dag, submissions, jobs, plan, now)
 
@@ -514,11 +518,12 @@ class Reconciler:
         submissions: Mapping[str, SubmissionRecord],
         jobs: Mapping[str, JobRecord],
         now: datetime,
+        found: tuple[list[BatchRecord], list[PodRecord]] = ([], []),
     ) -> ScenarioFacts:
         key = (scenario.namespace, label_value(scenario.name))
-        batches: dict[str, BatchRecord] = {b.job: b for b in self.caches.batches.get(key) or ()}
+        batches: dict[str, BatchRecord] = {b.job: b for b in [*(self.caches.batches.get(key) or ()), *found[0]]}
         pods: dict[str, PodRecord] = {}
-        for pod in self.caches.pods.get(key) or ():
+        for pod in [*(self.caches.pods.get(key) or ()), *found[1]]:
             current = pods.get(pod.job)
             if current is None or current.facts.created_at <= pod.facts.created_at:
                 pods[pod.job] = pod
@@ -559,6 +564,61 @@ class Reconciler:
         return ScenarioFacts(
             dag, states, external, subs, job_facts, self.config.image_pull_grace, self.config.running_after
         )
+
+    async def _drifted(self, key: Key, jobs: Mapping[str, JobRecord]) -> tuple[list[BatchRecord], list[PodRecord]]:
+        """Batch Jobs and pods of running jobs whose taipod labels someone edited. The informers select and group by
+        those labels, so an edited one leaves its scenario's view and would read as deleted (a false FAILED and
+        abandoned dependents). Before that verdict the object is read by the name the job recorded and, if it is
+        still this job's (same uid, its owner), used as it is; its labels are put back either way."""
+        batches = {b.job: b for b in self.caches.batches.get(key) or ()}
+        pods = {p.job: p for p in self.caches.pods.get(key) or ()}
+        found: tuple[list[BatchRecord], list[PodRecord]] = ([], [])
+        repairs: list[tuple[str, dict[str, str]]] = []  # (path, labels)
+        for job in jobs.values():
+            if job.deleting or _status(job) not in (Status.PENDING, Status.RUNNING) or job.batch_recorded is None:
+                continue
+            expected = manifests.run_labels(job)
+            want = run_labels({"labels": expected})
+            batch = batches.get(job.name)
+            if batch is None:
+                body = await self._get_if_exists(batch_path(job.namespace, job.name))
+                if body is None or body["metadata"].get("uid") != job.batch_recorded:
+                    continue  # deleted indeed
+                batch = batch_record(body)
+                found[0].append(batch)
+            if batch.labels != want:
+                log.warning("the labels of batch Job %s/%s were edited: restored", job.namespace, batch.name)
+                repairs.append((batch_path(job.namespace, batch.name), expected))
+            pod = pods.get(job.name)
+            recorded = job.status.get("pod")
+            if pod is None and recorded:
+                body = await self._get_if_exists(f"/api/v1/namespaces/{job.namespace}/pods/{recorded}")
+                owners = (body or {}).get("metadata", {}).get("ownerReferences") or []
+                if not any(o.get("uid") == batch.uid for o in owners):
+                    continue
+                pod = pod_record(body or {})
+                found[1].append(pod)
+            if pod is not None and pod.labels != want:
+                log.warning("the labels of pod %s/%s were edited: restored", job.namespace, pod.facts.name)
+                repairs.append((f"/api/v1/namespaces/{job.namespace}/pods/{pod.facts.name}", expected))
+        await _bounded(self._restore_labels(path, labels) for path, labels in repairs)
+        return found
+
+    async def _get_if_exists(self, path: str) -> dict[str, Any] | None:
+        try:
+            body: dict[str, Any] = await self.call(self.api.get, path)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return body
+
+    async def _restore_labels(self, path: str, labels: Mapping[str, str]) -> None:
+        try:
+            await self.call(self.api.merge_patch, path, {"metadata": {"labels": dict(labels)}})
+        except ApiError as error:
+            if error.status != 404:  # gone meanwhile: nothing to restore
+                raise
 
     def _with_running_seen(self, job: JobRecord, pod: PodFacts, now: datetime) -> PodFacts:
         """The pod's facts with when this operator first saw it Running, while its job is not recorded RUNNING yet.

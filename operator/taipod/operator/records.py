@@ -19,10 +19,14 @@ from taipod.operator.names import (
     ANNOTATION_CANCEL,
     ANNOTATION_CREATED_AT,
     LABEL_JOB,
+    LABEL_MANAGED_BY,
+    LABEL_SCENARIO,
+    LABEL_SUBMISSION,
     parse_time,
 )
 
 __all__ = [
+    "RUN_LABELS",
     "BatchRecord",
     "JobRecord",
     "PodRecord",
@@ -32,11 +36,14 @@ __all__ = [
     "job_record",
     "pod_record",
     "resource_version",
+    "run_labels",
     "scenario_record",
     "submission_record",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RUN_LABELS = (LABEL_SCENARIO, LABEL_SUBMISSION, LABEL_JOB, LABEL_MANAGED_BY)  # what taipod sets on batch Jobs and pods
+Labels = tuple[tuple[str, str | None], ...]
 
 
 def resource_version(body: Mapping[str, Any]) -> int:
@@ -54,6 +61,22 @@ def resource_version(body: Mapping[str, Any]) -> int:
 
 def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return body.get("metadata") or {}
+
+
+def run_labels(meta: Mapping[str, Any]) -> Labels:
+    """The values of taipod's labels on a batch Job or pod (None where missing): anyone can edit them, so they only
+    tell whether the object drifted, never which job it runs."""
+    labels = meta.get("labels") or {}
+    return tuple((key, labels.get(key)) for key in RUN_LABELS)
+
+
+def _controller(meta: Mapping[str, Any], api_group: str, fallback: str) -> str:
+    """The name of the controlling Job (``api_group``'s) from the owner reference, which the API server keeps as the
+    operator (or the Job controller) wrote it; the label only for objects made before owner references were read."""
+    for owner in meta.get("ownerReferences") or []:
+        if owner.get("controller") and owner.get("kind") == "Job" and owner.get("apiVersion", "").startswith(api_group):
+            return str(owner.get("name", ""))
+    return fallback
 
 
 def _created(body: Mapping[str, Any]) -> datetime:
@@ -224,9 +247,10 @@ class BatchRecord:
     name: str
     uid: str
     rv: int = field(compare=False)  # equal records: nothing the operator reads changed (the informer wakes nothing)
-    job: str  # the taipod Job it runs (label)
+    job: str  # the taipod Job it runs (its controlling owner)
     failed_reason: str | None
     failed_message: str | None
+    labels: Labels = ()
 
 
 def batch_record(body: Mapping[str, Any]) -> BatchRecord:
@@ -241,18 +265,20 @@ def batch_record(body: Mapping[str, Any]) -> BatchRecord:
         name=meta.get("name", ""),
         uid=meta.get("uid", ""),
         rv=resource_version(body),
-        job=(meta.get("labels") or {}).get(LABEL_JOB, ""),
+        job=_controller(meta, "taipod.io/", (meta.get("labels") or {}).get(LABEL_JOB, "")),
         failed_reason=failed_reason,
         failed_message=failed_message,
+        labels=run_labels(meta),
     )
 
 
 @dataclass(frozen=True)
 class PodRecord:
     namespace: str
-    job: str
+    job: str  # the taipod Job it runs: its batch Job's name (its controlling owner), which is the taipod Job's
     rv: int = field(compare=False)  # as BatchRecord.rv
     facts: PodFacts
+    labels: Labels = ()
 
 
 def pod_record(body: Mapping[str, Any]) -> PodRecord:
@@ -292,7 +318,8 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
     )
     return PodRecord(
         namespace=meta.get("namespace", ""),
-        job=(meta.get("labels") or {}).get(LABEL_JOB, ""),
+        job=_controller(meta, "batch/", (meta.get("labels") or {}).get(LABEL_JOB, "")),
         rv=resource_version(body),
         facts=facts,
+        labels=run_labels(meta),
     )
