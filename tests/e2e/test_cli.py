@@ -59,3 +59,44 @@ def test_cli_manifests_are_the_crds_and_the_policies(cluster: ClusterHandle, nam
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ] * 2
+
+
+def test_a_5000_task_scenario_refused_by_plain_kubectl_apply_is_applied_by_taipod_apply(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, tmp_path: Path
+) -> None:
+    """Plain `kubectl apply` copies the object into a 256 KiB annotation (issue 17); `taipod apply` applies
+    server-side, as `kubectl apply --server-side` does, and a second apply of the same file changes nothing."""
+    tasks = 5000
+    data_nodes = [dn("d0", defaultData=1)] + [dn(f"d{i + 1}") for i in range(tasks)]
+    spec = {
+        "dataNodes": data_nodes,
+        "tasks": [task(f"t{i}", "taipod.samples:double", [f"d{i}"], [f"d{i + 1}"]) for i in range(tasks)],
+    }
+    manifest = {"apiVersion": "taipod.io/v1alpha1", "kind": "Scenario", "metadata": {"name": "huge"}, "spec": spec}
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    plain = subprocess.run(
+        [str(BIN / "kubectl"), "-n", namespace, "apply", "-f", str(path)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert plain.returncode != 0 and "Too long" in plain.stderr, plain.stderr
+    for _ in range(2):
+        applied = run(cluster, namespace, "apply", "-f", str(path))
+        assert applied.returncode == 0, applied.stderr
+        assert applied.stdout.strip() == "scenario/huge serverside-applied"
+    got = subprocess.run(
+        [str(BIN / "kubectl"), "-n", namespace, "get", "scenario", "huge", "-o", "json", "--show-managed-fields"],
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    stored = yaml.safe_load(got)
+    assert len(stored["spec"]["tasks"]) == tasks
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in (stored["metadata"].get("annotations") or {})
+    assert [m["manager"] for m in stored["metadata"]["managedFields"]] == ["taipod"]
+
+
+def test_taipod_apply_names_what_it_cannot_apply(cluster: ClusterHandle, namespace: str, tmp_path: Path) -> None:
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}}))
+    refused = run(cluster, namespace, "apply", "-f", str(path))
+    assert refused.returncode == 1 and "kubectl apply --server-side" in refused.stderr, refused.stderr

@@ -18,7 +18,7 @@ from kubernetes import config
 
 from taipod.api import admission, crdgen
 from taipod.api.models import API_VERSION
-from taipod.cli import data
+from taipod.cli import apply, data
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path, load_configuration
 from taipod.operator.names import ANNOTATION_CANCEL, ANNOTATION_FORCE_DELETE, LABEL_SUBMISSION
 from taipod.sdk.errors import TaipodError
@@ -203,6 +203,14 @@ def _helm_owned(policies: list[dict[str, Any]], release: str, namespace: str) ->
     return owned
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    docs = apply.read_documents(args.filename)
+    api, namespace = _api(args)
+    for line in apply.apply_documents(api, namespace, docs, args.force_conflicts):
+        print(line)
+    return 0
+
+
 def cmd_operator(args: argparse.Namespace) -> int:
     from taipod.operator.__main__ import main as operator_main  # noqa: PLC0415 - kopf loads only for this command
 
@@ -236,6 +244,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     delete.add_argument("job")
     delete.add_argument("--force", action="store_true")
     delete.set_defaults(run=cmd_delete)
+    applied = commands.add_parser(
+        "apply", help="apply scenario manifests server-side (no 256 KiB limit, unlike plain kubectl apply)"
+    )
+    applied.add_argument("-f", "--filename", action="append", required=True, help="a YAML file, or - for stdin")
+    applied.add_argument("--force-conflicts", action="store_true", help="take over fields another manager set")
+    applied.set_defaults(run=cmd_apply)
     manifests = commands.add_parser("manifests", help="print the CRDs and the admission policies (kubectl apply -f -)")
     manifests.add_argument(
         "--release",
