@@ -145,19 +145,18 @@ def _transitions(taipod: Taipod, submission: str) -> int:
 
 def _first_write(changed: Callable[[], bool], timeout: float = 120) -> tuple[float, float]:
     """(when the API server first answered, when ``changed`` first held), as ``time.monotonic()``."""
-    serving = None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    serving: list[float] = []
+
+    def check() -> float | None:
         try:
             now_changed = changed()
         except Exception:  # refused, reset, 503, 429: not serving yet
-            time.sleep(0.05)  # polling a server that is down: nothing to wait on but time
-            continue
-        serving = serving or time.monotonic()
-        if now_changed:
-            return serving, time.monotonic()
-        time.sleep(0.05)  # polling interval
-    raise AssertionError(f"no transition within {timeout:.0f}s of the API server's restart")
+            return None
+        serving[:] = serving or [time.monotonic()]
+        return time.monotonic() if now_changed else None
+
+    written = wait_until(check, timeout, "a transition after the API server's restart", interval=0.05)
+    return serving[0], written
 
 
 def test_the_api_server_killed_and_restarted_resumes_the_run_at_once(
