@@ -13,13 +13,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import config
 
+from taipod._version import __version__
 from taipod.api import admission, crdgen
 from taipod.api.models import API_VERSION
-from taipod.cli import apply, data
-from taipod.operator.kubeapi import ApiError, KubeApi, custom_path, load_configuration
+from taipod.cli import apply, data, deleting, describe, logs, reading, rerun, session, watch
+from taipod.operator.kubeapi import ApiError, KubeApi, custom_path
 from taipod.operator.names import ANNOTATION_CANCEL, ANNOTATION_FORCE_DELETE, LABEL_SUBMISSION
 from taipod.sdk.errors import TaipodError
 
@@ -29,15 +31,7 @@ FINISHED = {"COMPLETED", "FAILED", "SKIPPED", "CANCELED", "ABANDONED"}
 
 
 def _api(args: argparse.Namespace) -> tuple[KubeApi, str]:
-    configuration = load_configuration(args.kubeconfig)
-    namespace = args.namespace
-    if not namespace:
-        try:
-            _, context = config.list_kube_config_contexts(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]
-            namespace = (context or {}).get("context", {}).get("namespace") or "default"
-        except config.ConfigException:  # in a pod: no kubeconfig
-            namespace = "default"
-    return KubeApi(configuration), namespace
+    return session.connect(args)
 
 
 def _jobs(api: KubeApi, namespace: str, submission: str | None) -> list[dict[str, Any]]:
@@ -218,7 +212,10 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Taipy-style scenarios on Kubernetes.")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Taipy-style scenarios on Kubernetes.", epilog=session.EPILOG
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's)")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -240,10 +237,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     cancel.add_argument("--terminate", action="store_true", help="also stop a RUNNING job's pod (ends CANCELED)")
     cancel.add_argument("--timeout", type=float, default=30)
     cancel.set_defaults(run=cmd_cancel)
-    delete = commands.add_parser("delete", help="delete a finished job (or any job with --force)")
-    delete.add_argument("job")
-    delete.add_argument("--force", action="store_true")
-    delete.set_defaults(run=cmd_delete)
+    deleting.add_parser(commands, cmd_delete)
     applied = commands.add_parser(
         "apply", help="apply scenario manifests server-side (no 256 KiB limit, unlike plain kubectl apply)"
     )
@@ -261,6 +255,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     operator = commands.add_parser("operator", help="run the operator (configured by TAIPOD_* variables)")
     operator.set_defaults(run=cmd_operator)
     data.add_parser(commands)
+    reading.add_parser(commands)
+    describe.add_parser(commands)
+    logs.add_parser(commands)
+    watch.add_parser(commands)
+    rerun.add_parser(commands)
     return parser
 
 
@@ -269,12 +268,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "taipod") -> int:
     args.prog = prog
     try:
         result: int = args.run(args)
-    except ApiError as error:
-        print(f"{prog}: {error.body.get('message') or error}", file=sys.stderr)
-        return 1
+    except (ApiError, session.CliError, config.ConfigException, urllib3.exceptions.HTTPError) as error:
+        return session.error_exit(prog, error)
     except (LookupError, ValueError, OSError, TaipodError) as error:  # the SDK's errors name the cause and the fix
         print(f"{prog}: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return session.EXIT_INTERRUPTED
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 
 from taipod.operator.config import OperatorConfig
@@ -11,6 +12,22 @@ from taipod.operator.runtime import run_operator
 from taipod.storage import is_remote
 
 __all__ = ["EmbeddedOperator"]
+
+THREAD_NAME = "taipod-operator"
+
+
+class _SignalsNotNeeded(logging.Filter):
+    """kopf warns "OS signals are ignored: running not in the main thread." whenever it runs outside the main
+    thread, even when its caller stops it with a ``stop_flag``, which is how this thread stops (``stop()``): for the
+    embedded operator the warning is wrong and every SDK script printed it. Only that record, from this thread, is
+    dropped; kopf's other warnings, and this one from any other thread, still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName == THREAD_NAME and str(record.msg).startswith("OS signals are ignored"))
+
+
+_SIGNALS_FILTER = _SignalsNotNeeded()
+logging.getLogger("kopf._core.reactor.running").addFilter(_SIGNALS_FILTER)  # the logger that emits it
 
 
 class EmbeddedOperator:
@@ -60,7 +77,7 @@ class EmbeddedOperator:
     def start(self, timeout: float = 60) -> EmbeddedOperator:
         if self._thread is not None:
             raise RuntimeError("this operator is already running")
-        self._thread = threading.Thread(target=self._run, name="taipod-operator", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
             self.stop()

@@ -160,13 +160,17 @@ def _check(scenario: Scenario, sequence: str | None, task: str | None) -> dict[s
 
 
 def _warn_inputs_not_ready(scenario_body: Mapping[str, Any], tasks: list[str]) -> None:
-    """Taipy's ``_warn_if_inputs_not_ready``: a warning for each source input never written."""
+    """Taipy's ``_warn_if_inputs_not_ready``: a warning for each source input never written.
+
+    An input with default data is not one: Taipy writes it when the scenario is created, taipod's operator when it
+    first sees the scenario, which may be after this submission (the job then waits for it, and does not fail)."""
     spec = scenario_body.get("spec") or {}
     chosen = [t for t in spec.get("tasks") or [] if t.get("name") in tasks]
     produced = {dn for t in chosen for dn in t.get("outputs") or []}
+    defaulted = {d.get("name") for d in spec.get("dataNodes") or [] if d.get("defaultData") is not None}
     states = _states(scenario_body)
     for dn in dict.fromkeys(dn for t in chosen for dn in t.get("inputs") or []):
-        if dn not in produced and states.get(dn, DataNodeState()).last_edit_date is None:
+        if dn not in produced and dn not in defaulted and states.get(dn, DataNodeState()).last_edit_date is None:
             _log.warning("%s cannot be read because it has never been written. Hint: write it first.", dn)
 
 
