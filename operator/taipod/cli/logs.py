@@ -20,6 +20,7 @@ from taipod.operator.kubeapi import ApiError, KubeApi
 __all__ = ["add_parser"]
 
 WAITING = ("waiting to start", "ContainerCreating", "PodInitializing")
+FINISHED = frozenset({"COMPLETED", "FAILED", "CANCELED", "SKIPPED", "ABANDONED"})
 
 
 def _pod_of(api: KubeApi, namespace: str, args: argparse.Namespace) -> tuple[str, str]:
@@ -31,12 +32,11 @@ def _pod_of(api: KubeApi, namespace: str, args: argparse.Namespace) -> tuple[str
         state = str(status.get("status") or "SUBMITTED")
         if status.get("pod"):
             return str(status["pod"]), state
-        if state in ("COMPLETED", "FAILED", "CANCELED", "SKIPPED", "ABANDONED") or not args.follow:
+        if state in FINISHED:
+            raise CliError(f"job {args.job} is {state} and has no pod: it never ran one", EXIT_NOT_FOUND)
+        if not args.follow:
             raise CliError(
-                f"job {args.job} is {state} and has no pod: it never ran one"
-                + ("" if state in ("COMPLETED", "FAILED", "CANCELED", "SKIPPED", "ABANDONED") else " yet")
-                + f". `{args.prog} describe job {args.job}` shows its history"
-                + ("" if args.follow else f"; `{args.prog} logs {args.job} -f` waits for its pod"),
+                f"job {args.job} is {state} and has no pod yet. Fix: `{args.prog} logs {args.job} -f` waits for it",
                 EXIT_NOT_FOUND,
             )
         if time.monotonic() > deadline:

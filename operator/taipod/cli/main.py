@@ -119,7 +119,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     api, namespace = _api(args)
-    print(_table(_jobs(api, namespace, args.submission)))
+    jobs = _jobs(api, namespace, args.submission)
+    if not jobs:
+        session.check_namespace(api, namespace)  # an unknown namespace is an error (exit 3), not an empty table
+    print(_table(jobs))
     return 0
 
 

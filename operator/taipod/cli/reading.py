@@ -34,13 +34,13 @@ def _statuses(kind: tables.Kind, text: str | None) -> frozenset[str]:
 def cmd_list(args: argparse.Namespace) -> int:
     kind = _kind(args.kind)
     statuses = _statuses(kind, args.status)
+    if args.submission and kind.plural != "jobs":
+        raise CliError(f"--submission selects jobs, not {kind.plural}", EXIT_USAGE)
     api, namespace = connect(args)
     where = None if args.all_namespaces else namespace
-    selector = f"taipod.io/submission={args.submission}" if args.submission and kind.plural == "jobs" else None
+    selector = f"taipod.io/submission={args.submission}" if args.submission else None
     listed = list_objects(api, where, kind, selector)
-    items: list[dict[str, Any]] = [
-        o for o in listed["items"] if tables.matches(kind, o, statuses, args.submission if selector else None)
-    ]
+    items: list[dict[str, Any]] = [o for o in listed["items"] if tables.matches(kind, o, statuses, args.submission)]
     if not items:
         if where is not None:
             check_namespace(api, where)  # a missing namespace is an error, not an empty list

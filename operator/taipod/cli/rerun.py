@@ -24,7 +24,17 @@ from typing import Any
 from taipod.api.models import API_VERSION
 from taipod.cli import tables
 from taipod.cli.reading import add_selection_arguments
-from taipod.cli.session import EPILOG, EXIT_FAILED, EXIT_NOT_FOUND, CliError, connect, get_object, list_objects
+from taipod.cli.session import (
+    EPILOG,
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    CliError,
+    check_namespace,
+    connect,
+    get_object,
+    list_objects,
+)
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path
 
 __all__ = ["RetryPlan", "add_parser", "retry_plan"]
@@ -136,11 +146,17 @@ def cmd_retry(args: argparse.Namespace) -> int:
     api, namespace = connect(args)
     kind = "submissions"
     if args.kind:
-        kind = tables.kind_named(args.kind).plural
+        try:
+            kind = tables.kind_named(args.kind).plural
+        except ValueError:
+            kind = "scenarios"
         if kind == "scenarios":
-            raise CliError("retry takes a submission or a job: `taipod retry submission NAME`", 2)
+            raise CliError("retry takes a submission or a job: `taipod retry [submission|job] NAME`", EXIT_USAGE)
     elif not _exists(api, namespace, "submissions", args.name):
-        kind = "jobs"  # a bare name: a submission's, else a job's
+        if not _exists(api, namespace, "jobs", args.name):  # a bare name: a submission's, else a job's
+            check_namespace(api, namespace)
+            raise CliError(f"no submission or job {args.name!r} in namespace {namespace}", EXIT_NOT_FOUND)
+        kind = "jobs"
     if kind == "jobs":
         job = get_object(api, namespace, tables.KINDS["jobs"], args.name, args.prog)
         state = str((job.get("status") or {}).get("status") or "SUBMITTED")

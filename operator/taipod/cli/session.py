@@ -6,7 +6,7 @@ Exit codes (README "The taipod CLI", and every ``--help``'s epilog):
 - 1: the operation was refused or failed (the delete guard, a failed submission with ``--wait``, nothing to retry);
 - 2: usage (an unknown option, resource type, status or output format);
 - 3: not found (no such namespace, scenario, submission, job, or the job's pod is gone);
-- 4: the cluster cannot be reached or refuses our credentials (a bad kubeconfig, connection refused, 401/403);
+- 4: the cluster cannot be reached or refuses our credentials (a bad kubeconfig, connection refused, 401);
 - 130: interrupted (Ctrl-C), except for ``watch`` and ``logs -f``, which end on Ctrl-C with 0.
 """
 
@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_UNREACHABLE",
     "EXIT_USAGE",
     "CliError",
+    "check_namespace",
     "connect",
     "error_exit",
     "get_object",
@@ -46,7 +47,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_INTERRU
 
 EPILOG = (
     "exit codes: 0 done; 1 refused or failed (delete guard, failed submission, nothing to retry); 2 usage; "
-    "3 not found (namespace, name, pod); 4 cluster unreachable or credentials refused (kubeconfig); "
+    "3 not found (namespace, name, pod); 4 cluster unreachable, bad kubeconfig or credentials refused; "
     "130 interrupted (watch and logs -f end on Ctrl-C with 0)"
 )
 
@@ -72,9 +73,7 @@ def error_exit(prog: str, error: BaseException) -> int:
         code, text = error.code, str(error)
     elif isinstance(error, ApiError):
         text = _guard_message(str(error.body.get("message") or error))
-        code = {404: EXIT_NOT_FOUND, 401: EXIT_UNREACHABLE, 403: EXIT_UNREACHABLE}.get(error.status, EXIT_FAILED)
-        if error.status == 403 and "denied request" in str(error.body.get("message", "")):
-            code = EXIT_FAILED  # an admission policy's refusal, not our credentials
+        code = {404: EXIT_NOT_FOUND, 401: EXIT_UNREACHABLE}.get(error.status, EXIT_FAILED)  # 403: refused (1)
     elif isinstance(error, config.ConfigException):
         code, text = EXIT_UNREACHABLE, _kubeconfig_problem(None, error)
     elif isinstance(error, urllib3.exceptions.HTTPError):
@@ -143,7 +142,16 @@ def list_objects(
 ) -> dict[str, Any]:
     """The List (items sorted by creation time, then name) of one namespace, or of all with ``namespace`` None."""
     path = f"/apis/taipod.io/v1alpha1/{kind.plural}" if namespace is None else custom_path(namespace, kind.plural)
-    listed = api.request("GET", path, params={"labelSelector": label_selector} if label_selector else None)
+    try:
+        listed = api.request("GET", path, params={"labelSelector": label_selector} if label_selector else None)
+    except ApiError as error:
+        if error.status == 404:  # the resource type itself is unknown to this API server
+            raise CliError(
+                f"this cluster has no taipod {kind.plural} (the CRDs are not installed). Fix: `helm install taipod "
+                "charts/taipod` or `taipod manifests | kubectl apply --server-side -f -`",
+                EXIT_NOT_FOUND,
+            ) from None
+        raise
     listed["items"] = sorted(
         listed.get("items") or [],
         key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["creationTimestamp"], o["metadata"]["name"]),
