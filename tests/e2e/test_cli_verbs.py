@@ -184,6 +184,7 @@ def test_resubmit_retry_and_delete(cluster: ClusterHandle, taipod: Taipod, opera
     one_line_error(run(cluster, ns, "delete", "scenario", "verbs"), 1, "unfinished submission(s)")
     forced_delete = run(cluster, ns, "delete", "submission", "v-slow", "--force")
     assert forced_delete.returncode == 0 and forced_delete.stdout == "submission v-slow deleted\n", forced_delete
+    wait_until(lambda: taipod.kube.gone(lambda: taipod.get("submissions", "v-slow")), 60, "v-slow gone")
     one_line_error(run(cluster, ns, "delete", "submission", "v-slow"), 3, "no submission 'v-slow'")
     one_line_error(run(cluster, ns, "delete", "pod", "x"), 2, "unknown resource type 'pod'")
     wait_until(

@@ -68,9 +68,9 @@ def retry_plan(submission: Obj, jobs: Sequence[Obj], scenario: Obj) -> RetryPlan
             f"its jobs (`taipod cancel JOB`)",
             EXIT_FAILED,
         )
-    rerun = tuple(
-        dict.fromkeys(str(j["spec"]["task"]) for j in jobs if (j.get("status") or {}).get("status") in RETRIED)
-    )
+    order = {t.get("name"): i for i, t in enumerate((scenario.get("spec") or {}).get("tasks") or [])}
+    failed = {str(j["spec"]["task"]) for j in jobs if (j.get("status") or {}).get("status") in RETRIED}
+    rerun = tuple(sorted(failed, key=lambda t: (order.get(t, len(order)), t)))  # in the scenario's task order
     if not rerun:
         raise CliError(
             f"submission {name} has nothing to retry: none of its jobs failed, was canceled or abandoned. "
