@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from taipod.operator import embedded
+from taipod.sdk.data_node import DataNode, NoData
 from taipod.sdk.submitting import _warn_inputs_not_ready
 
 SCENARIO = {
@@ -55,3 +58,23 @@ def test_kopf_signal_warning_is_dropped_for_the_embedded_operator_thread_only() 
         "OS signals are ignored: running not in the main thread.",
         "another kopf warning",
     ]
+
+
+SCENARIO_VIEW: Any = SimpleNamespace(id="SCENARIO_s", cycle=None)  # what a data node asks of its scenario here
+
+
+class _Unrecorded(DataNode):
+    """A data node whose scenario status has no entry yet (the operator has not recorded it)."""
+
+    def _status(self) -> dict[str, Any]:
+        return {}
+
+
+def test_default_data_not_recorded_yet_reads_as_the_default_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert _Unrecorded(SCENARIO_VIEW, {"name": "given", "defaultData": 21}).read() == 21
+    assert caplog.records == []
+    with pytest.raises(NoData, match="has never been written"):
+        _Unrecorded(SCENARIO_VIEW, {"name": "missing"}).read_or_raise()

@@ -226,10 +226,12 @@ class DataNode:
     def read_or_raise(self) -> Any:
         """The value; raises ``NoData`` if the data node was never written."""
         status = self._status()
-        if not status.get("lastEditDate") and "value" not in status:
+        if not status.get("lastEditDate") and "value" not in status and self._spec.get("defaultData") is None:
             raise NoData(f"data node {self.id} from config {self.config_id!r} has never been written")
-        if "value" in status:
-            value = status["value"]
+        if "value" in status or not status.get("lastEditDate"):
+            # Default data not recorded yet is the value all the same: Taipy writes it when the scenario is created,
+            # the operator when it first sees the scenario (create_scenario may return before that status write).
+            value = status["value"] if "value" in status else self._spec["defaultData"]
             return storage.as_if_written(self.storage_type, value) if self.storage_type in ("csv", "parquet") else value
         what = f"read data node {self.config_id!r} of scenario {self._scenario.id!r}"
         url, access = self._location(what)
