@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from taipod.cli import tables
 from taipod.cli.describe import describe_job, describe_scenario, describe_submission, seconds_between
 from taipod.cli.rerun import retry_plan
 from taipod.cli.session import CliError
-from taipod.cli.watch import apply_event
+from taipod.cli.watch import CLEAR, apply_event, draw_table
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 JOBS, SUBS, SCENARIOS = tables.KINDS["jobs"], tables.KINDS["submissions"], tables.KINDS["scenarios"]
@@ -230,3 +231,14 @@ def test_watch_events_fold_into_the_table() -> None:
     assert apply_event(jobs, {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "9"}}}) is None
     apply_event(jobs, {"type": "DELETED", "object": job("j1", "RUNNING")})
     assert jobs == {}
+
+
+def test_watch_redraws_the_whole_table_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    args = argparse.Namespace(statuses=frozenset({"RUNNING"}), wide=False, all_namespaces=False, prog="taipod")
+    jobs = {("ns", "j1"): job("j1", "RUNNING"), ("ns", "j2"): job("j2", "COMPLETED")}
+    draw_table(args, jobs, tty=True)
+    screen = capsys.readouterr().out
+    assert screen.startswith(CLEAR) and "taipod watch: 1 job(s)" in screen
+    assert [line.split()[0] for line in screen.removeprefix(CLEAR).splitlines()[:-1]] == ["NAME", "j1"]
+    draw_table(args, jobs, tty=False)  # a pipe: the table alone
+    assert capsys.readouterr().out.splitlines()[1].split()[:4] == ["j1", "t", "sub", "RUNNING"]

@@ -18,7 +18,7 @@ from taipod.cli.reading import add_selection_arguments
 from taipod.cli.session import EPILOG, EXIT_USAGE, CliError, check_namespace, connect, list_objects, stream_lines
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path
 
-__all__ = ["add_parser", "apply_event"]
+__all__ = ["CLEAR", "add_parser", "apply_event", "draw_table"]
 
 JOBS = tables.KINDS["jobs"]
 CLEAR = "\x1b[H\x1b[2J"
@@ -38,7 +38,7 @@ def apply_event(jobs: dict[tuple[str, str], dict[str, Any]], event: dict[str, An
     return obj
 
 
-def _draw(args: argparse.Namespace, jobs: dict[tuple[str, str], dict[str, Any]], tty: bool) -> None:
+def draw_table(args: argparse.Namespace, jobs: dict[tuple[str, str], dict[str, Any]], tty: bool) -> None:
     shown = sorted(
         (j for j in jobs.values() if tables.matches(JOBS, j, args.statuses)),
         key=lambda j: (j["metadata"].get("namespace", ""), j["metadata"]["creationTimestamp"], j["metadata"]["name"]),
@@ -63,7 +63,7 @@ def _watch(api: KubeApi, args: argparse.Namespace, namespace: str | None, select
     while True:  # a new list after a 410 Gone
         listed = list_objects(api, namespace, JOBS, selector)
         jobs = {(j["metadata"].get("namespace", ""), j["metadata"]["name"]): j for j in listed["items"]}
-        _draw(args, jobs, tty)
+        draw_table(args, jobs, tty)
         version = listed["metadata"]["resourceVersion"]
         params = {"watch": "true", "allowWatchBookmarks": "true", "resourceVersion": version}
         if selector:
@@ -79,7 +79,7 @@ def _watch(api: KubeApi, args: argparse.Namespace, namespace: str | None, select
                     if changed is None:
                         continue
                     if tty:
-                        _draw(args, jobs, tty)
+                        draw_table(args, jobs, tty)
                     else:
                         _row(args, changed)
         except ApiError as error:
