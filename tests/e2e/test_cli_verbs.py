@@ -258,14 +258,17 @@ def test_version_usage_and_a_bad_kubeconfig(tmp_path: Path) -> None:
             }
         )
     )
-    for kubeconfig, words in [
-        (tmp_path / "missing.yaml", ["cannot load the kubeconfig"]),
-        (garbage, ["cannot load the kubeconfig", "garbage.yaml"]),
-        (unreachable, ["cannot reach the cluster's API server"]),
+    missing = tmp_path / "missing.yaml"
+    for kubeconfig, verb, words in [
+        (missing, ["list", "jobs"], ["cannot load the kubeconfig", "missing.yaml"]),
+        (missing, ["describe", "scenario", "x"], ["cannot load the kubeconfig"]),
+        (garbage, ["get", "job", "x"], ["cannot load the kubeconfig", "garbage.yaml"]),
+        (garbage, ["jobs"], ["cannot load the kubeconfig"]),
+        (unreachable, ["list", "jobs", "-A"], ["cannot reach the cluster's API server"]),
+        (unreachable, ["delete", "x"], ["cannot reach the cluster's API server"]),
     ]:
-        for verb in (["list", "jobs"], ["get", "job", "x"], ["describe", "scenario", "x"], ["jobs"], ["delete", "x"]):
-            proc = subprocess.run(
-                [str(BIN / "taipod"), *verb], capture_output=True, text=True, check=False, env=env_for(kubeconfig),
-                timeout=60,
-            )  # fmt: skip
-            one_line_error(proc, 4, *words)
+        proc = subprocess.run(
+            [str(BIN / "taipod"), *verb], capture_output=True, text=True, check=False, env=env_for(kubeconfig),
+            timeout=60,
+        )  # fmt: skip
+        one_line_error(proc, 4, *words)
