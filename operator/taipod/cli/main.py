@@ -18,7 +18,7 @@ from kubernetes import config
 
 from taipod.api import admission, crdgen
 from taipod.api.models import API_VERSION
-from taipod.cli import apply, data
+from taipod.cli import apply, data, ui
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path, load_configuration
 from taipod.operator.names import ANNOTATION_CANCEL, ANNOTATION_FORCE_DELETE, LABEL_SUBMISSION
 from taipod.sdk.errors import TaipodError
@@ -261,6 +261,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     operator = commands.add_parser("operator", help="run the operator (configured by TAIPOD_* variables)")
     operator.set_defaults(run=cmd_operator)
     data.add_parser(commands)
+    ui.add_parser(commands)
     return parser
 
 
