@@ -27,6 +27,13 @@ def _submission_path(namespace: str, name: str) -> str:
     return f"/apis/taipod.io/v1alpha1/namespaces/{namespace}/submissions/{name}"
 
 
+DISPLAY_NAME = "taipod.io/display-name"  # Taipy's scenario name, set by tp.create_scenario(cfg, name=...)
+
+
+def _display_name(scenario: dict[str, Any]) -> str:
+    return str(((scenario.get("metadata") or {}).get("annotations") or {}).get(DISPLAY_NAME) or "")
+
+
 def _shown(value: Any) -> tuple[bool, str]:
     """(small enough to show, its JSON text)."""
     if value is None:
@@ -82,6 +89,7 @@ async def submission_view(
         "name": name,
         "error": None if answer.ok else {"status": answer.status, "message": answer.message},
         "scenario": scenario_name,
+        "scenarioName": _display_name(scenario),
         "status": (submission.get("status") or {}).get("submissionStatus") or "",
         "finished": (submission.get("status") or {}).get("finished") or "",
         "gantt": timeline.gantt([(r.id, r.task, r.history) for r in rows], now).to_json(),
@@ -113,6 +121,7 @@ async def job_details(
         "stacktrace": [str(line) for line in status.get("stacktrace") or []],
         "pod": str(status.get("pod") or ""),
         "function": str(task.get("function") or ""),
+        "scenarioName": _display_name(scenario),
         "timeline": [s.to_json(row.history[0].at) for s in timeline.segments(row.history, now)],
         "durations": durations,
         "inputs": data_node_views([str(n) for n in task.get("inputs") or []], scenario),

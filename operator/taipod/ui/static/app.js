@@ -310,7 +310,7 @@ async function loadDetails(focus) {
   const parts = [
     dl([
       ["status", chip(r.status)], ["reason", r.reason || "—"], ["task", r.task], ["function", info.function || "—"],
-      ["scenario", r.scenario], ["namespace", r.namespace], ["created", when(r.created)], ["exit code", info.exitCode ?? "—"],
+      ["scenario", r.scenario], ["scenario name", info.scenarioName || "—"], ["namespace", r.namespace], ["created", when(r.created)], ["exit code", info.exitCode ?? "—"],
       ["submission", el("button", { type: "button", class: "link", text: r.submission, onclick: () => openSubmission(r.namespace, r.submission) })],
     ]),
     el("h3", { text: "Timeline" }), timelineSvg(info.timeline),
@@ -389,7 +389,7 @@ async function loadSubmission(focus) {
   const parts = [];
   if (info.error) parts.push(el("p", { class: "error", text: `${info.error.status}: ${info.error.message}` }));
   if (info.gantt) {
-    parts.push(dl([["status", info.status ? chip(info.status) : "—"], ["finished", info.finished || "—"], ["scenario", info.scenario]]));
+    parts.push(dl([["status", info.status ? chip(info.status) : "—"], ["finished", info.finished || "—"], ["scenario", info.scenario], ["scenario name", info.scenarioName || "—"]]));
     parts.push(el("h3", { text: "Gantt" }), ganttSvg(info.gantt));
     parts.push(el("h3", { text: "DAG" }), el("div", { class: "dag" }, dagSvg(info.dag)));
     parts.push(el("div", { class: "legend" }, ...STATUSES.map(chip)));
