@@ -25,10 +25,12 @@ def loopback_hosts(host: str, port: int) -> frozenset[str]:
 
 
 def in_cluster_client() -> ApiClient:
-    """The API server as pods reach it, trusted through the service account's CA (never its token)."""
+    """The API server as pods reach it, trusted through its CA (``TAIPOD_UI_CA_FILE``: the chart mounts the
+    namespace's ``kube-root-ca.crt``; else the service account's), never with a token of its own."""
     host = os.environ.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc")
     port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-    return ApiClient.in_cluster(f"https://{host}:{port}", f"{SERVICE_ACCOUNT}/ca.crt")
+    ca_file = os.environ.get("TAIPOD_UI_CA_FILE") or f"{SERVICE_ACCOUNT}/ca.crt"
+    return ApiClient.in_cluster(f"https://{host}:{port}", ca_file)
 
 
 @dataclass
