@@ -67,6 +67,10 @@ class JobCache:
         self._subscribers.discard(queue)
         self.last_used = time.monotonic()
 
+    def shutdown(self) -> None:
+        """Tell every subscriber to stop (the server is stopping)."""
+        self._publish({"type": "shutdown"})
+
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)

@@ -95,7 +95,7 @@ async def start_site(
     """Bind ``host:port`` (0: a free port) and serve; returns the runner, the bound port and the guard."""
     guard = Guard(token, port)
     app = make_app(api, settings, guard)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -162,6 +162,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if first.get("type") == "shutdown":
+                break
             await asyncio.sleep(EVENT_BATCH_SECONDS)  # batch what arrives meanwhile: one message, one repaint
             batch = [first]
             while not queue.empty() and len(batch) < MAX_BATCH:
@@ -248,6 +250,12 @@ async def submission(request: web.Request) -> web.StreamResponse:
     return web.json_response(found)
 
 
+async def _end_streams(app: web.Application) -> None:
+    """Let every open event stream end, so that stopping the server does not wait on them."""
+    for cache in app[CACHES_KEY].values():
+        cache.shutdown()
+
+
 async def _close(app: web.Application) -> None:
     for cache in app[CACHES_KEY].values():
         await cache.stop()
@@ -270,5 +278,6 @@ def make_app(api: ApiClient, settings: UiSettings, guard: Guard) -> web.Applicat
     app.router.add_get("/api/jobs/{namespace}/{name}", job)
     app.router.add_get("/api/jobs/{namespace}/{name}/logs", logs)
     app.router.add_get("/api/submissions/{namespace}/{name}", submission)
+    app.on_shutdown.append(_end_streams)
     app.on_cleanup.append(_close)
     return app
