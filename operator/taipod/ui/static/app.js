@@ -149,7 +149,7 @@ function cell(col, ...children) {
   return td;
 }
 function rowElement(r) {
-  const box = el("input", { type: "checkbox", "aria-label": `Select job ${r.id}` });
+  const box = el("input", { type: "checkbox", "data-role": "select", "aria-label": `Select job ${r.id}` });
   box.checked = state.selected.has(r.key);
   box.addEventListener("change", () => {
     if (box.checked) state.selected.set(r.key, r); else state.selected.delete(r.key);
@@ -166,17 +166,27 @@ function rowElement(r) {
     cell("id", ...ident),
     cell("task", el("span", { text: r.task })),
     cell("submitted", ...submitted),
-    cell("submission", el("button", { type: "button", class: "link", text: r.submission, onclick: () => openSubmission(r.namespace, r.submission) })),
+    cell("submission", el("button", { type: "button", class: "link", "data-role": "submission", text: r.submission, onclick: () => openSubmission(r.namespace, r.submission) })),
     cell("created", el("span", { text: when(r.created) })),
     cell("status", chip(r.status), r.reason ? el("span", { class: "sub", text: r.reason }) : null),
-    el("td", {}, el("button", { type: "button", text: "Details", "aria-label": `Details of job ${r.id}`, onclick: () => openDetails(r.namespace, r.id) })),
+    el("td", {}, el("button", { type: "button", text: "Details", "data-role": "details", "aria-label": `Details of job ${r.id}`, onclick: () => openDetails(r.namespace, r.id) })),
   );
   return tr;
+}
+// Live updates replace rows: the control that had the keyboard focus gets it back in the new row.
+function keepFocus(change) {
+  const active = document.activeElement;
+  const tr = active && active.closest ? active.closest("#rows tr") : null;
+  const mark = tr ? { key: tr.dataset.key, role: active.dataset.role } : null;
+  change();
+  if (!mark) return;
+  const again = document.querySelector(`#rows tr[data-key="${CSS.escape(mark.key)}"] [data-role="${mark.role}"]`);
+  if (again) again.focus();
 }
 function render() {
   const started = performance.now();
   const body = $("rows");
-  body.replaceChildren(...state.rows.map(rowElement));
+  keepFocus(() => body.replaceChildren(...state.rows.map(rowElement)));
   const first = state.matched ? state.offset + 1 : 0;
   const last = state.offset + state.rows.length;
   $("range").textContent = `${first}–${last} of ${state.matched}` + (state.matched !== state.total ? ` (filtered from ${state.total})` : "");
@@ -214,7 +224,7 @@ function applyBatch(batch) {
         const index = state.rows.indexOf(shown);
         state.rows[index] = r; state.byKey.set(r.key, r);
         const old = document.querySelector(`tr[data-key="${CSS.escape(r.key)}"]`);
-        if (old) old.replaceWith(rowElement(r));
+        if (old) keepFocus(() => old.replaceWith(rowElement(r)));
       }
       changed = true;
       if (state.details && state.details.key === r.key) scheduleDetails();
