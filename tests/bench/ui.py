@@ -85,7 +85,7 @@ def measure(kubeconfig: Path, api: Api, jobs: int, rate: float, seconds: float) 
             for label in ("cold server", "warm server", "warm server"):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.goto(server.url)
-                page.wait_for_function("window.taipodStats.firstRows !== null", timeout=120_000)
+                page.wait_for_function("() => window.taipodStats.firstRows !== null", timeout=120_000)
                 paint = page.evaluate(
                     "window.taipodStats.firstRows - performance.getEntriesByType('navigation')[0].startTime"
                 )
@@ -104,22 +104,22 @@ def measure(kubeconfig: Path, api: Api, jobs: int, rate: float, seconds: float) 
                 page.close()
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(server.url)
-            page.wait_for_function("window.taipodStats.firstRows !== null", timeout=120_000)
+            page.wait_for_function("() => window.taipodStats.firstRows !== null", timeout=120_000)
             times = []
             for status in ("FAILED", "RUNNING", "COMPLETED"):
                 page.click("#status-filter summary")
                 before = page.evaluate("window.taipodStats.refreshes")
                 t0 = page.evaluate("performance.now()")
                 page.check(f"[data-status-filter={status}]")
-                page.wait_for_function(f"window.taipodStats.refreshes > {before}")
+                page.wait_for_function(f"() => window.taipodStats.refreshes > {before}")
                 times.append(page.evaluate("performance.now()") - t0)
                 page.uncheck(f"[data-status-filter={status}]")
                 page.keyboard.press("Escape")
-                page.wait_for_function(f"window.taipodStats.refreshes > {before + 1}")
+                page.wait_for_function(f"() => window.taipodStats.refreshes > {before + 1}")
             t0 = page.evaluate("performance.now()")
             before = page.evaluate("window.taipodStats.refreshes")
             page.fill("[data-filter=task]", "task_7")
-            page.wait_for_function(f"window.taipodStats.refreshes > {before}")
+            page.wait_for_function(f"() => window.taipodStats.refreshes > {before}")
             text_ms = page.evaluate("performance.now()") - t0 - 150  # minus the page's typing debounce
             print(
                 f"status filter applied (click to rows repainted): median {statistics.median(times):.0f} ms "

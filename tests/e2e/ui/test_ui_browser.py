@@ -19,6 +19,7 @@ from taipod.ui.serve import UiServer
 pytestmark = pytest.mark.e2e
 Serve = Callable[..., UiServer]
 Open = Callable[..., Screen]
+TASK_ASCENDING = "() => document.querySelector('th[data-col=task]').getAttribute('aria-sort') === 'ascending'"
 
 
 def doubling(taipod: Taipod, name: str = "doubling") -> str:
@@ -104,20 +105,22 @@ def test_status_filter_and_sort(
     page.click("#status-filter summary")
     page.check("[data-status-filter=FAILED]")
     page.check("[data-status-filter=ABANDONED]")
-    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#rows tr').length === 2")
     assert sorted(screen.tasks()) == ["after_broken", "broken"]
     page.keyboard.press("Escape")
     # Sort by task: ascending, then descending, announced to assistive technology by aria-sort.
     page.click("button.sort[data-sort=task]")
-    page.wait_for_function("document.querySelector('th[data-col=task]').getAttribute('aria-sort') === 'ascending'")
-    page.wait_for_function("document.querySelector('#rows td[data-col=task]').textContent === 'after_broken'")
+    page.wait_for_function(
+        "() => document.querySelector('th[data-col=task]').getAttribute('aria-sort') === 'ascending'"
+    )
+    page.wait_for_function("() => document.querySelector('#rows td[data-col=task]').textContent === 'after_broken'")
     assert screen.tasks() == ["after_broken", "broken"]
     page.click("button.sort[data-sort=task]")
-    page.wait_for_function("document.querySelector('#rows td[data-col=task]').textContent === 'broken'")
+    page.wait_for_function("() => document.querySelector('#rows td[data-col=task]').textContent === 'broken'")
     assert screen.tasks() == ["broken", "after_broken"]
     assert page.get_attribute("th[data-col=task]", "aria-sort") == "descending"
     page.fill("[data-filter=task]", "AFTER")
-    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#rows tr').length === 1")
     assert screen.tasks() == ["after_broken"]
     screen.shot()
 
@@ -136,14 +139,14 @@ def test_selecting_two_jobs_and_cancelling_blocked_ones(
     assert page.is_enabled("#cancel-button")
     assert not page.is_enabled("#delete-button")  # neither is finished
     page.click("#cancel-button")
-    page.wait_for_function("document.querySelectorAll('#messages p').length === 2", timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('#messages p').length === 2", timeout=60_000)
     messages = page.inner_text("#messages")
     assert "canceled" in messages.lower()
     screen.wait_status("left", "CANCELED")
     screen.wait_status("right", "CANCELED")
     assert taipod.job_statuses(sub) == {"slow": "RUNNING", "left": "CANCELED", "right": "CANCELED"}
     # Finished now: the cancel button is disabled for them (the core refuses to cancel a CANCELED job).
-    page.wait_for_function("document.querySelector('#cancel-button').disabled")
+    page.wait_for_function("() => document.querySelector('#cancel-button').disabled")
     screen.shot()
 
 
@@ -157,7 +160,7 @@ def test_deleting_a_finished_job(
     screen.select("double_b")
     assert screen.page.is_enabled("#delete-button")
     screen.page.click("#delete-button")
-    screen.page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    screen.page.wait_for_function("() => document.querySelectorAll('#rows tr').length === 1")
     assert screen.tasks() == ["double_a"]
     assert "deleted" in screen.page.inner_text("#messages")
     name = jobs["double_b"]["metadata"]["name"]
@@ -213,7 +216,7 @@ def test_details_of_a_failed_task_show_the_stacktrace_and_the_logs(
     panel = page.locator("#details")
     panel.locator("pre.stacktrace").wait_for()
     assert "sample failure" in panel.locator("pre.stacktrace").inner_text()
-    page.wait_for_function("!['loading…', ''].includes(document.querySelector('#details pre.logs').textContent)")
+    page.wait_for_function("() => !['loading…', ''].includes(document.querySelector('#details pre.logs').textContent)")
     logs = panel.locator("pre.logs").inner_text()
     assert "sample failure" in logs or "ValueError" in logs, logs
     text = panel.inner_text()
@@ -265,7 +268,7 @@ def test_the_keyboard_alone_selects_opens_details_and_closes_them(
     screen = open_page(serve_ui(namespace))
     screen.wait_status("double_b", "COMPLETED")
     page = screen.page
-    page.focus("#select-page")
+    page.focus("#status-filter summary")  # the last control of the column heads
     page.keyboard.press("Tab")  # the first row's checkbox, in reading order
     assert page.evaluate("document.activeElement.dataset.role") == "select"
     page.keyboard.press("Space")
@@ -281,4 +284,6 @@ def test_the_keyboard_alone_selects_opens_details_and_closes_them(
     # Sorting is a button in each column head.
     page.focus("button.sort[data-sort=task]")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('th[data-col=task]').getAttribute('aria-sort') === 'ascending'")
+    page.wait_for_function(
+        "() => document.querySelector('th[data-col=task]').getAttribute('aria-sort') === 'ascending'"
+    )

@@ -98,7 +98,7 @@ def test_html_in_names_and_errors_is_shown_as_text(
     page = screen.page
     screen.row("evil_task").locator("button", has_text="Details").click()
     page.locator("#details pre.stacktrace").wait_for()
-    page.wait_for_function("!['loading…', ''].includes(document.querySelector('#details pre.logs').textContent)")
+    page.wait_for_function("() => !['loading…', ''].includes(document.querySelector('#details pre.logs').textContent)")
     details = page.inner_text("#details")
     assert PAYLOAD in details  # the display name, the input's value and the stacktrace, as text
     assert details.count(PAYLOAD) >= 3, details

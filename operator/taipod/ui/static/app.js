@@ -427,6 +427,18 @@ function wire() {
       typing = setTimeout(refresh, 150);
     });
   }
+  // Menus open over the table (fixed position): a scrolling table would otherwise clip them.
+  for (const menu of document.querySelectorAll("details.status-filter, details.columns")) {
+    menu.addEventListener("toggle", () => {
+      if (!menu.open) return;
+      const box = menu.querySelector("summary").getBoundingClientRect();
+      const panel = menu.querySelector("fieldset");
+      panel.style.position = "fixed";
+      panel.style.top = `${box.bottom + 2}px`;
+      panel.style.left = `${Math.max(4, Math.min(box.left, window.innerWidth - 220))}px`;
+      panel.style.right = "auto";
+    });
+  }
   const fieldset = document.querySelector("#status-filter fieldset");
   for (const status of STATUSES) {
     const box = el("input", { type: "checkbox", value: status, "data-status-filter": status });
