@@ -104,12 +104,14 @@ def test_dag_layers_alternate_data_nodes_and_tasks() -> None:
         {"name": "make_right", "inputs": ["src"], "outputs": ["right"]},
     ]
     found = layout(tasks, {"make_left": "COMPLETED", "join": "BLOCKED"})
-    layer = {n.id: n.x for n in found.nodes}
+    layer = {n.id: n.y for n in found.nodes}  # top to bottom
     assert layer["data:src"] == MARGIN
-    assert layer["task:make_left"] == layer["task:make_right"] == MARGIN + COLUMN_WIDTH
-    assert layer["data:left"] == MARGIN + 2 * COLUMN_WIDTH
-    assert layer["task:join"] == MARGIN + 3 * COLUMN_WIDTH
-    assert layer["data:out"] == MARGIN + 4 * COLUMN_WIDTH
+    assert layer["task:make_left"] == layer["task:make_right"] == MARGIN + ROW_HEIGHT
+    assert layer["data:left"] == MARGIN + 2 * ROW_HEIGHT
+    assert layer["task:join"] == MARGIN + 3 * ROW_HEIGHT
+    assert layer["data:out"] == MARGIN + 4 * ROW_HEIGHT
+    column = {n.id: n.x for n in found.nodes}
+    assert {column["task:make_left"], column["task:make_right"]} == {MARGIN, MARGIN + COLUMN_WIDTH}
     status = {n.id: n.status for n in found.nodes}
     assert status == {
         "task:join": "BLOCKED",
@@ -122,7 +124,7 @@ def test_dag_layers_alternate_data_nodes_and_tasks() -> None:
     }
     assert ("task:make_left", "data:left") in found.edges and ("data:left", "task:join") in found.edges
     assert len(found.edges) == 7
-    assert found.width == 2 * MARGIN + 5 * COLUMN_WIDTH and found.height == 2 * MARGIN + 2 * ROW_HEIGHT
+    assert found.height == 2 * MARGIN + 5 * ROW_HEIGHT and found.width == 2 * MARGIN + 2 * COLUMN_WIDTH
 
 
 def test_nodes_of_a_layer_never_overlap() -> None:
@@ -135,10 +137,10 @@ def test_nodes_of_a_layer_never_overlap() -> None:
 def test_a_cyclic_spec_still_gets_a_finite_layout() -> None:
     tasks = [{"name": "a", "inputs": ["x"], "outputs": ["y"]}, {"name": "b", "inputs": ["y"], "outputs": ["x"]}]
     found = layout(tasks, {})
-    assert len(found.nodes) == 4 and max(n.x for n in found.nodes) <= MARGIN + 5 * COLUMN_WIDTH
+    assert len(found.nodes) == 4 and max(n.y for n in found.nodes) <= MARGIN + 5 * ROW_HEIGHT
     assert found.to_json()["edges"][0] == {"from": "data:x", "to": "task:a"}
 
 
 def test_an_empty_scenario() -> None:
     found = layout([], {})
-    assert found.nodes == [] and found.width == 2 * MARGIN + COLUMN_WIDTH
+    assert found.nodes == [] and found.width == 2 * MARGIN + COLUMN_WIDTH and found.height == 2 * MARGIN + ROW_HEIGHT

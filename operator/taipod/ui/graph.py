@@ -1,4 +1,5 @@
-"""The scenario's DAG laid out in layers for drawing: data nodes and tasks alternate left to right. Plain Python.
+"""The scenario's DAG laid out in layers for drawing: data nodes and tasks alternate top to bottom (a side panel is
+narrower than it is tall). Plain Python.
 
 Each node sits in the layer after the deepest node feeding it (longest path from a source), rows within a layer
 ordered by the mean row of their parents (one barycentre pass, which untangles most edges) then by name. A task is
@@ -13,9 +14,9 @@ from typing import Any
 
 __all__ = ["Layout", "Node", "layout"]
 
-COLUMN_WIDTH = 190
-ROW_HEIGHT = 56
-MARGIN = 20
+COLUMN_WIDTH = 150  # between nodes of one layer (a node is 130 wide)
+ROW_HEIGHT = 56  # between layers (a node is 36 high)
+MARGIN = 10
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class Node:
 
     @property
     def x(self) -> int:
-        return MARGIN + self.layer * COLUMN_WIDTH
+        return MARGIN + self.row * COLUMN_WIDTH
 
     @property
     def y(self) -> int:
-        return MARGIN + self.row * ROW_HEIGHT
+        return MARGIN + self.layer * ROW_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,11 @@ class Layout:
 
     @property
     def width(self) -> int:
-        return 2 * MARGIN + (max((n.layer for n in self.nodes), default=0) + 1) * COLUMN_WIDTH
+        return 2 * MARGIN + (max((n.row for n in self.nodes), default=0) + 1) * COLUMN_WIDTH
 
     @property
     def height(self) -> int:
-        return 2 * MARGIN + (max((n.row for n in self.nodes), default=0) + 1) * ROW_HEIGHT
+        return 2 * MARGIN + (max((n.layer for n in self.nodes), default=0) + 1) * ROW_HEIGHT
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -368,22 +368,25 @@ function ganttSvg(gantt) {
   return box;
 }
 function dagSvg(dag) {
-  const box = svg("svg", { width: dag.width, height: dag.height, role: "img", "aria-label": "The scenario's DAG, tasks coloured by status" });
+  // Top to bottom: data nodes (ellipses) and tasks (boxes coloured by their job's status) alternate.
+  const box = svg("svg", { width: dag.width, height: dag.height, viewBox: `0 0 ${dag.width} ${dag.height}`, role: "img", "aria-label": "The scenario's DAG, tasks coloured by status" });
   const at = new Map(dag.nodes.map((n) => [n.id, n]));
   for (const e of dag.edges) {
     const a = at.get(e.from), b = at.get(e.to);
-    box.append(svg("path", { class: "edge", d: `M${a.x + 140} ${a.y + 18} C${a.x + 165} ${a.y + 18} ${b.x - 25} ${b.y + 18} ${b.x} ${b.y + 18}` }));
+    const x1 = a.x + 65, y1 = a.y + 36, x2 = b.x + 65, y2 = b.y;
+    box.append(svg("path", { class: "edge", d: `M${x1} ${y1} C${x1} ${y1 + 12} ${x2} ${y2 - 12} ${x2} ${y2}` }));
   }
   for (const n of dag.nodes) {
     const g = svg("g", { "data-node": n.id, "data-status": n.status || "" });
     if (n.kind === "task") {
-      g.append(svg("rect", { x: n.x, y: n.y, width: 140, height: 36, rx: 4, class: `fill-${n.status || "none"}` }));
-      g.append(svg("text", { x: n.x + 6, y: n.y + 15, class: n.status ? "on-bar" : "" }, n.label.slice(0, 22)));
+      g.append(svg("rect", { x: n.x, y: n.y, width: 130, height: 36, rx: 4, class: `fill-${n.status || "none"}` }));
+      g.append(svg("text", { x: n.x + 6, y: n.y + 15, class: n.status ? "on-bar" : "" }, n.label.slice(0, 20)));
       g.append(svg("text", { x: n.x + 6, y: n.y + 29, class: n.status ? "on-bar" : "" }, n.status || "not submitted"));
     } else {
-      g.append(svg("ellipse", { cx: n.x + 70, cy: n.y + 18, rx: 70, ry: 16, class: "node-data" }));
-      g.append(svg("text", { x: n.x + 14, y: n.y + 22 }, n.label.slice(0, 22)));
+      g.append(svg("ellipse", { cx: n.x + 65, cy: n.y + 18, rx: 64, ry: 14, class: "node-data" }));
+      g.append(svg("text", { x: n.x + 65, y: n.y + 22, "text-anchor": "middle" }, n.label.slice(0, 20)));
     }
+    g.append(svg("title", {}, `${n.kind === "task" ? "task" : "data node"} ${n.label}${n.status ? `: ${n.status}` : ""}`));
     box.append(g);
   }
   return box;
