@@ -484,17 +484,20 @@ function wire() {
 async function start() {
   wire();
   loadSettings();
-  try {
-    state.session = await api("api/session");
-    state.csrf = state.session.csrf;
-    $("scope").textContent = state.session.allNamespaces ? "every namespace" : `namespace ${state.session.namespace}`;
-  } catch (error) { showError(error); return; }
   const params = new URLSearchParams(location.search);
   for (const name of ["id", "task", "submitted", "submission", "from", "to"]) {
     if (params.get(name)) { state.filters[name] = params.get(name); document.querySelector(`[data-filter="${name}"]`).value = params.get(name); }
   }
   if (params.get("sort")) state.sort = params.get("sort");
-  await refresh();
+  // The first rows and the session (CSRF token, scope) are fetched together: one round trip to the first paint.
+  const first = refresh();
+  try {
+    state.session = await api("api/session");
+    state.csrf = state.session.csrf;
+    $("scope").textContent = state.session.allNamespaces ? "every namespace" : `namespace ${state.session.namespace}`;
+  } catch (error) { showError(error); return; }
+  await first;
+  if (state.session.allNamespaces) render();  // the namespace line under each id
   connect();
 }
 document.addEventListener("DOMContentLoaded", start);
