@@ -103,8 +103,8 @@ def measure(kubeconfig: Path, api: Api, jobs: int, rate: float, seconds: float) 
                 )
                 print(
                     f"first paint of rows ({label}): {paint:.0f} ms after navigation start "
-                    f"(first contentful paint {fcp:.0f} ms; server select {select_ms:.0f} ms), {rows} rows shown of {jobs}; "
-                    f"bytes: {', '.join(weight)}"
+                    f"(first contentful paint {fcp:.0f} ms; server select {select_ms:.0f} ms), "
+                    f"{rows} rows shown of {jobs}; bytes: {', '.join(weight)}"
                 )
                 page.close()
             page = browser.new_page(viewport={"width": 1280, "height": 800})
