@@ -156,7 +156,7 @@ def measure(kubeconfig: Path, api: Api, jobs: int, rate: float, seconds: float) 
                     i += workers
 
             t0 = time.monotonic()
-            threads = [threading.Thread(target=writer, args=(w, 16)) for w in range(16)]
+            threads = [threading.Thread(target=writer, args=(w, 64)) for w in range(64)]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -173,9 +173,48 @@ def measure(kubeconfig: Path, api: Api, jobs: int, rate: float, seconds: float) 
                 f"the page applied {applied} of them within {caught:.1f} s ({applied / caught:.0f}/s), "
                 f"{batches} event batches in all; last render {page.evaluate('window.taipodStats.renderMs'):.0f} ms"
             )
+            print(f"synthetic events (the page's own capacity): {synthetic(server, page)}")
             browser.close()
     finally:
         server.stop()
+
+
+def synthetic(server: UiServer, page: Any, rates: tuple[int, ...] = (500, 2000, 5000), seconds: float = 5) -> str:
+    """Status changes injected straight into the server's watch cache, as if the watch delivered them (a stand-in
+    for an API server faster than this one): how many per second the page applies, and how far behind it ends."""
+    from taipod.ui.server import CACHES_KEY
+
+    cache = server.app[CACHES_KEY][""]
+    loop = cache._task.get_loop()  # type: ignore[union-attr]
+    keys = sorted(cache.bodies)
+    found = []
+    for rate in rates:
+        base = page.evaluate("window.taipodStats.events")
+        total = int(rate * seconds)
+        begin = time.monotonic()
+        sent = 0
+        while sent < total:
+            due = int((time.monotonic() - begin) * rate) + 1
+            chunk = min(total, due) - sent
+            if chunk <= 0:
+                time.sleep(0.005)
+                continue
+
+            def inject(first: int = sent, count: int = chunk) -> None:
+                for n in range(first, first + count):
+                    body = dict(cache.bodies[keys[n % len(keys)]])
+                    body["status"] = status_patch(n, STATUSES[n % len(STATUSES)])["status"]
+                    cache._apply("MODIFIED", body)
+
+            loop.call_soon_threadsafe(inject)
+            sent += chunk
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and page.evaluate("window.taipodStats.events") - base < total:
+            time.sleep(0.05)
+        took = time.monotonic() - begin
+        applied = page.evaluate("window.taipodStats.events") - base
+        found.append(f"{rate}/s for {seconds:.0f} s: {applied}/{total} applied in {took:.1f} s, {applied / took:.0f}/s")
+    return "; ".join(found)
 
 
 def main() -> None:

@@ -75,7 +75,7 @@ class UiServer:
 
     async def _serve(self) -> None:
         runner, site_port, guard = await start_site(self.api_factory(), self.settings, self.host, self.port, self.token)  # type: ignore[operator]
-        self.port, self.guard = site_port, guard
+        self.port, self.guard, self.app = site_port, guard, runner.app
         self._stop = asyncio.Event()
         self._ready.set()
         try:

@@ -252,6 +252,14 @@ async def submission(request: web.Request) -> web.StreamResponse:
     return web.json_response(found)
 
 
+async def _warm(app: web.Application) -> None:
+    """Local mode has one user: start the watch at once, so the first page is answered from a filled cache."""
+    if not app[SETTINGS_KEY].in_cluster:
+        cache = JobCache(app[API_KEY], Credentials(None), app[SETTINGS_KEY].namespace)
+        app[CACHES_KEY][""] = cache
+        cache.start()
+
+
 async def _end_streams(app: web.Application) -> None:
     """Let every open event stream end, so that stopping the server does not wait on them."""
     for cache in app[CACHES_KEY].values():
@@ -280,6 +288,7 @@ def make_app(api: ApiClient, settings: UiSettings, guard: Guard) -> web.Applicat
     app.router.add_get("/api/jobs/{namespace}/{name}", job)
     app.router.add_get("/api/jobs/{namespace}/{name}/logs", logs)
     app.router.add_get("/api/submissions/{namespace}/{name}", submission)
+    app.on_startup.append(_warm)
     app.on_shutdown.append(_end_streams)
     app.on_cleanup.append(_close)
     return app
