@@ -287,3 +287,21 @@ def test_the_keyboard_alone_selects_opens_details_and_closes_them(
     page.wait_for_function(
         "() => document.querySelector('th[data-col=task]').getAttribute('aria-sort') === 'ascending'"
     )
+
+
+def test_cancelling_a_running_job_shows_it_unchanged_with_its_dependents_abandoned(
+    taipod: Taipod, namespace: str, operator: EmbeddedOperator, serve_ui: Serve, open_page: Open
+) -> None:
+    sub = sleeper(taipod)
+    taipod.wait_jobs(sub, {"slow": "RUNNING", "left": "BLOCKED", "right": "BLOCKED"}, timeout=90)
+    screen = open_page(serve_ui(namespace))
+    screen.wait_status("slow", "RUNNING")
+    screen.select("slow")
+    assert screen.page.is_enabled("#cancel-button")  # allowed: Taipy keeps it RUNNING and abandons its dependents
+    screen.page.click("#cancel-button")
+    screen.page.wait_for_selector("#messages p")
+    assert "is running and cannot be canceled; its dependents are abandoned" in screen.page.inner_text("#messages")
+    screen.wait_status("left", "ABANDONED")
+    screen.wait_status("right", "ABANDONED")
+    assert screen.status_of("slow") == "RUNNING"
+    screen.shot()
