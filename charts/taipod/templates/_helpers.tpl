@@ -113,3 +113,11 @@ The fsspec root URL of the data (TAIPOD_STORAGE_URL).
 {{- include "taipod.objectStoreName" . }}
 {{- end }}
 {{- end }}
+
+{{/*
+Labels that select the job selector page's pod (never the operator's: another name).
+*/}}
+{{- define "taipod.uiSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "taipod.name" . }}-ui
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}

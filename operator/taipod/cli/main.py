@@ -20,7 +20,7 @@ from kubernetes import config
 from taipod._version import __version__
 from taipod.api import admission, crdgen
 from taipod.api.models import API_VERSION
-from taipod.cli import apply, data, deleting, describe, logs, reading, rerun, session, watch
+from taipod.cli import apply, data, deleting, describe, logs, reading, rerun, session, ui, watch
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path
 from taipod.operator.names import ANNOTATION_CANCEL, ANNOTATION_FORCE_DELETE, LABEL_SUBMISSION
 from taipod.sdk.errors import TaipodError
@@ -263,6 +263,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     logs.add_parser(commands)
     watch.add_parser(commands)
     rerun.add_parser(commands)
+    ui.add_parser(commands)
     return parser
 
 
