@@ -18,7 +18,10 @@ def main() -> int:
     except ValueError as error:
         print(f"taipod operator: {error}", file=sys.stderr)
         return 2
-    asyncio.run(run_operator(config))
+    state = asyncio.run(run_operator(config))
+    if state.lost_leadership:
+        print("taipod operator: stopped after losing the leader lease; restart it to stand by again", file=sys.stderr)
+        return 1
     return 0
 
 
