@@ -674,8 +674,9 @@ class Reconciler:
         creates = [c for c in plan.job_changes.values() if c.create_batch]
         if creates:
             await self._provision(scenario.namespace)
-            await _bounded(self._create_batch(scenario, dag, jobs[c.name], c) for c in creates)
-            self._record_dispatches(scenario, dag, [jobs[c.name] for c in creates], jobs, datetime.now(UTC))
+            made = await _bounded(self._create_batch(scenario, dag, jobs[c.name], c) for c in creates)
+            dispatched = [jobs[c.name] for c, new in zip(creates, made, strict=True) if new]
+            self._record_dispatches(scenario, dag, dispatched, jobs, datetime.now(UTC))
         # 3. Job statuses.
         changes = [c for c in plan.job_changes.values() if not c.is_empty() and c.name in jobs]
         results = await _bounded(self._write_job(jobs[c.name], c, now) for c in changes)
@@ -916,16 +917,20 @@ class Reconciler:
         if not same:
             await self.call(self.api.merge_patch, f"{path}/{name}", {k: v for k, v in body.items() if k != "metadata"})
 
-    async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> None:
+    async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> bool:
+        """Whether the batch Job was created now (False: it existed)."""
         task_spec = scenario.task_specs[job.task]
         body = manifests.batch_job(self.config, job, scenario, dag, task_spec)
+        new = True
         try:
             created = await self.call(self.api.create, batch_path(job.namespace), body)
         except ApiError as error:
             if error.status != 409:
                 raise
             created = await self.call(self.api.get, batch_path(job.namespace, job.name))
+            new = False
         change.record_batch = (created["metadata"]["name"], created["metadata"]["uid"])
+        return new
 
     async def _write_job(self, job: JobRecord, change: JobChange, now: datetime) -> bool:
         patch = manifests.job_status_patch(job, change, now)
