@@ -107,10 +107,7 @@ def test_every_mode_renders_one_restricted_operator_deployment(mode: str) -> Non
     deployment = only(docs, "Deployment", "rel-taipod")
     spec = deployment["spec"]
     assert spec["replicas"] == 1
-    assert spec["strategy"] == {
-        "type": "RollingUpdate",
-        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
-    }  # elected
+    assert spec["strategy"] == {"type": "Recreate"}
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001

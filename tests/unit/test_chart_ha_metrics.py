@@ -10,11 +10,11 @@ from tests.helm import CHART, helm
 from tests.unit.test_chart import _set, env_of, of_kind, only, render
 
 
-def test_two_replicas_elect_a_leader_and_roll_updates() -> None:
+def test_two_replicas_elect_a_leader() -> None:
     docs = render(*_set("operator.replicas=2"))
     deployment = only(docs, "Deployment")
     assert deployment["spec"]["replicas"] == 2
-    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # the default
     env = env_of(deployment)
     assert env["TAIPOD_LEADER_ELECTION"] == "true"
     assert (
@@ -26,6 +26,14 @@ def test_two_replicas_elect_a_leader_and_roll_updates() -> None:
     lease_role = only(docs, "Role", "rel-taipod-lease")
     assert lease_role["rules"][0]["verbs"] == ["get", "patch"]
     assert lease_role["rules"][0]["resourceNames"] == ["taipod-operator"]
+
+
+def test_rolling_updates_with_the_election() -> None:
+    deployment = only(render(*_set("operator.replicas=2", "operator.updateStrategy=RollingUpdate")), "Deployment")
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
 
 
 def test_election_timings_are_settings() -> None:
@@ -65,6 +73,11 @@ def test_one_replica_without_election_is_recreated_and_never_reads_the_lease() -
         (["operator.leaderElection.renewDeadlineSeconds=15"], "renewDeadlineSeconds must be below leaseDuration"),
         (["operator.leaderElection.retryPeriodSeconds=10"], "retryPeriodSeconds must be below renewDeadline"),
         (["operator.replicas=0"], "replicas"),
+        (
+            ["operator.updateStrategy=RollingUpdate", "operator.leaderElection.enabled=false"],
+            "RollingUpdate needs operator.leaderElection.enabled",
+        ),
+        (["operator.updateStrategy=Rolling"], "updateStrategy"),
     ],
 )
 def test_unsafe_election_settings_are_refused_naming_the_value(values: list[str], message: str) -> None:

@@ -197,8 +197,17 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         state.reconciler = Reconciler(state.config, state.api, caches, state.events, metrics)
         metrics.watch_jobs(lambda: job_statuses(caches.jobs))
         if state.config.metrics_address:
-            state.metrics_server = MetricsServer(metrics, state.config.metrics_address)
-            await state.metrics_server.start()
+            server = MetricsServer(metrics, state.config.metrics_address)
+            try:
+                await server.start()
+                state.metrics_server = server
+            except OSError as error:  # metrics are optional: the operator reconciles without them
+                log.error(
+                    "cannot serve metrics on %s (%s): set TAIPOD_METRICS_ADDRESS (the chart's metrics.port) to a free "
+                    "port",
+                    state.config.metrics_address,
+                    error,
+                )
         state.events.start(state.reconciler.executor)
         state.reconciler.start()  # its passes wait for reconciler.open(): the first kopf event handler
         batches: Informer[BatchRecord] = _informer(state, configuration, _batch_jobs_path, batch_record, "batch Jobs")
