@@ -14,6 +14,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import ClusterHandle, S3Store
 from tests.e2e.conftest import Taipod, dn, task
 from tests.k8s_helpers import Kube, wait_until
+
+from localkube.cluster import LocalCluster
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +39,10 @@ def _free_port() -> int:
 class Replica:
     proc: subprocess.Popen[bytes]
     port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     @property
     def identity(self) -> str:
@@ -72,7 +79,7 @@ class Replica:
 
 @pytest.fixture
 def replicas(
-    cluster: ClusterHandle, namespace: str, taipod_installed: None, s3: S3Store
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, s3: S3Store, tmp_path: Path
 ) -> Iterator[Callable[[], Replica]]:
     """``python -m taipod.operator`` with leader election (client-go's 15/10/2 s) and /metrics on a loopback port."""
     started: list[Replica] = []
@@ -91,7 +98,12 @@ def replicas(
             "TAIPOD_LEADER_ELECTION": "true",
             "TAIPOD_METRICS_ADDRESS": f"127.0.0.1:{port}",
         }
-        replica = Replica(subprocess.Popen([sys.executable, "-m", "taipod.operator"], env=env), port)
+        log_path = tmp_path / f"operator-{len(started)}.log"
+        with log_path.open("wb") as sink:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "taipod.operator"], env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        replica = Replica(proc, port, log_path)
         started.append(replica)
         wait_until(lambda: replica.leader_gauge() is not None, 60, f"replica {replica.identity} serving /metrics")
         return replica
@@ -244,3 +256,40 @@ def test_metrics_scraped_during_and_after_a_run_match_what_happened(
     assert standby.writes() == 0
     assert standby.value("taipod_batch_jobs_created_total") == 0
     assert standby.value("taipod_leader") == 0 and leader.value("taipod_leader") == 1
+
+
+def test_a_leader_that_cannot_renew_stops_acting_and_the_standby_takes_over(
+    cluster: ClusterHandle, taipod: Taipod, kube: Kube, replicas: Callable[[], Replica]
+) -> None:
+    """The API server frozen (a real fault, local cluster only) until the leader gives up: it cannot renew, so at
+    its renew deadline it stops acting and exits (code 1), while the API server is still frozen; once the server is
+    back the standby takes over after the lease duration, and the run completes with one batch Job per job."""
+    if cluster.local is None:
+        pytest.skip("the API server can be frozen on the local cluster only")
+    node: LocalCluster = cluster.local
+    nodes, tasks, expected = thirty_tasks()
+    taipod.scenario("thirty", nodes, tasks)
+    leader = replicas()
+    wait_until(lambda: leader.leader_gauge() == 1.0, 60, "the first replica leading")
+    standby = replicas()
+    sub = taipod.submit("thirty")
+    wait_until(lambda: "COMPLETED" in taipod.job_statuses(sub).values(), 120, "the run under way")
+    frozen = time.monotonic()
+    node.pause("kube-apiserver")
+    try:
+        # The fault under test lasts until the leader gives up (bounded: a leader that never does fails the test).
+        wait_until(lambda: leader.proc.poll() is not None, 90, "the leader exiting while the API server is frozen")
+        gave_up = time.monotonic() - frozen
+    finally:
+        node.resume("kube-apiserver")
+    resumed = time.monotonic()
+    assert leader.proc.returncode == 1, leader.log()[-3000:]
+    assert "could not renew the leader lease" in leader.log()
+    assert "stopped after losing the leader lease" in leader.log()
+    wait_until(lambda: standby.leader_gauge() == 1.0, 120, "the standby leading")
+    print(
+        f"the leader stopped {gave_up:.1f} s after the API server froze; the standby led "
+        f"{time.monotonic() - resumed:.1f} s after it was back"
+    )
+    jobs = taipod.wait_jobs(sub, expected, timeout=240)
+    check_run(taipod, kube, sub, jobs)
