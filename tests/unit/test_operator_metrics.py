@@ -125,3 +125,21 @@ def test_settings_from_the_environment() -> None:
 def test_bad_settings_name_the_variable_and_the_fix(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         OperatorConfig.from_env(env)
+
+
+def test_a_pods_end_is_read_from_its_container_and_changes_nothing_the_planner_reads() -> None:
+    from taipod.operator.records import pod_record
+
+    def pod(finished: str | None) -> dict[str, object]:
+        terminated = {"exitCode": 0, "reason": "Completed", "startedAt": "2026-01-01T00:00:00Z"}
+        if finished:
+            terminated["finishedAt"] = finished
+        return {
+            "metadata": {"name": "p", "namespace": "ns", "resourceVersion": "5", "labels": {"taipod.io/job": "j"}},
+            "status": {"phase": "Succeeded", "containerStatuses": [{"state": {"terminated": terminated}}]},
+        }
+
+    ended = pod_record(pod("2026-01-01T00:00:03Z"))
+    assert ended.ended_at == datetime(2026, 1, 1, 0, 0, 3, tzinfo=UTC)
+    assert pod_record(pod(None)).ended_at is None
+    assert ended == pod_record(pod(None))  # not part of what the informer compares
