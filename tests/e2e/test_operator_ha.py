@@ -138,11 +138,11 @@ def thirty_tasks() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str
     for c in range(CHAINS):
         for s in range(STEPS):
             name = f"c{c}s{s}"
-            nodes.append(dn(f"{name}-out"))
-            source = "seconds" if s == 0 else f"c{c}s{s - 1}-out"
+            nodes.append(dn(f"{name}_out"))
+            source = "seconds" if s == 0 else f"c{c}s{s - 1}_out"
             failing = c == CHAINS - 1 and s == 3
             function = "taipod.samples:fail" if failing else "taipod.samples:sleep_seconds"
-            tasks.append(task(name, function, [source], [f"{name}-out"]))
+            tasks.append(task(name, function, [source], [f"{name}_out"]))
             if c == CHAINS - 1 and s > 3:
                 expected[name] = "ABANDONED"
             else:
