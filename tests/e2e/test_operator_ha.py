@@ -14,6 +14,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +275,7 @@ def test_a_leader_that_cannot_renew_stops_acting_and_the_standby_takes_over(
     standby = replicas()
     sub = taipod.submit("thirty")
     wait_until(lambda: "COMPLETED" in taipod.job_statuses(sub).values(), 120, "the run under way")
-    frozen = time.monotonic()
+    frozen, frozen_at = time.monotonic(), time.time()
     node.pause("kube-apiserver")
     try:
         # The fault under test lasts until the leader gives up (bounded: a leader that never does fails the test).
@@ -287,9 +288,12 @@ def test_a_leader_that_cannot_renew_stops_acting_and_the_standby_takes_over(
     assert "could not renew the leader lease" in leader.log()
     assert "stopped after losing the leader lease" in leader.log()
     wait_until(lambda: standby.leader_gauge() == 1.0, 120, "the standby leading")
+    (line,) = [line for line in leader.log().splitlines() if "could not renew the leader lease" in line]
+    stopped_acting = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp() - frozen_at
     print(
-        f"the leader stopped {gave_up:.1f} s after the API server froze; the standby led "
-        f"{time.monotonic() - resumed:.1f} s after it was back"
+        f"the leader stopped acting {stopped_acting:.1f} s and exited {gave_up:.1f} s after the API server froze "
+        f"(renew deadline 10 s after its last renewal); the standby led {time.monotonic() - resumed:.1f} s after the "
+        "server was back"
     )
     jobs = taipod.wait_jobs(sub, expected, timeout=240)
     check_run(taipod, kube, sub, jobs)
