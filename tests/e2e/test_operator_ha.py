@@ -217,13 +217,19 @@ def test_metrics_scraped_during_and_after_a_run_match_what_happened(
     def batch_jobs() -> int:
         return len(kube.batch.list_namespaced_job(taipod.ns, label_selector=f"taipod.io/submission={sub}").items)
 
-    # During the run: counters never ahead of the cluster (a counted write is a stored one), gauge 1 on one replica.
-    wait_until(lambda: sum(s == "COMPLETED" for s in taipod.job_statuses(sub).values()) >= CHAINS, 120, "mid-run")
-    during = leader.scrape()
-    completed_after = sum(s == "COMPLETED" for s in taipod.job_statuses(sub).values())
+    # During the run: the counter catches up with what the cluster showed before (a write is counted once its answer
+    # is read, just after it is stored) and is never ahead of what it shows after; gauge 1 on one replica.
+    def completed() -> int:
+        return sum(s == "COMPLETED" for s in taipod.job_statuses(sub).values())
+
+    def counted(scraped: dict[str, dict[tuple[tuple[str, str], ...], float]]) -> float:
+        return scraped.get("taipod_job_transitions_total", {}).get((("status", "COMPLETED"),), 0.0)
+
+    before = wait_until(lambda: (n := completed()) >= CHAINS and n, 120, "mid-run")
+    during = wait_until(lambda: d if counted(d := leader.scrape()) >= before else None, 30, "the counter")
+    completed_after = completed()
     assert during["taipod_leader"][()] == 1.0 and standby.value("taipod_leader") == 0.0
-    counted = during["taipod_job_transitions_total"].get((("status", "COMPLETED"),), 0)
-    assert CHAINS <= counted <= completed_after < 30
+    assert before <= counted(during) <= completed_after < 30
     assert 0 < during["taipod_batch_jobs_created_total"][()] <= batch_jobs()
     assert during["taipod_reconcile_duration_seconds_count"][(("result", "ok"),)] > 0
     assert () in during["taipod_reconcile_queue_depth"]
@@ -238,9 +244,11 @@ def test_metrics_scraped_during_and_after_a_run_match_what_happened(
         scraped = leader.scrape()
         jobs_gauge = {dict(k)["status"]: v for k, v in scraped["taipod_jobs"].items()}
         wanted = {status: float(n) for status, n in finals.items()}
-        return scraped if {s: jobs_gauge[s] for s in wanted} == wanted else None
+        written = sum(scraped["taipod_job_transitions_total"].get((("status", s),), 0.0) for s in wanted)
+        return scraped if {s: jobs_gauge[s] for s in wanted} == wanted and written >= len(expected) else None
 
-    after = wait_until(settled, 30, "the jobs gauge to show the final statuses")
+    # Once the gauge shows the final statuses and a final transition is counted per job (counted as answers are read).
+    after = wait_until(settled, 30, "the jobs gauge and the counters to show the final statuses")
     transitions = {dict(k)["status"]: v for k, v in after["taipod_job_transitions_total"].items()}
     assert transitions["COMPLETED"] == finals["COMPLETED"]
     assert transitions["FAILED"] == finals["FAILED"] == 1
