@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("latency", "throughput", "scale", "sdk", "data")
+SECTIONS = ("latency", "throughput", "scale", "sdk", "data", "handover")
 
 
 def _paths() -> None:

@@ -918,3 +918,6 @@ def data(bench: Bench) -> None:
             bench.report.add(section, "S3 server start time, RSS", footprint)
     finally:
         op.stop()
+
+
+from tests.bench.handover import handover  # noqa: E402, F401 - section "handover" (issue 15), in a module of its own

@@ -174,6 +174,7 @@ def install(
         helm(
             "install", name, str(CHART), "--namespace", namespace, *_serve(namespace),
             "--set", f"operator.healthPort={_free_port()}", "--set", "operator.events=all",  # events RBAC is proven
+            "--set", f"metrics.port={_free_port()}",  # pods share the local node's network
             *_object_store(), "--wait", "--timeout", "120s", *extra,
             kubeconfig=cluster.kubeconfig,
         )  # fmt: skip

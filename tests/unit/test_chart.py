@@ -120,7 +120,10 @@ def test_every_mode_renders_one_restricted_operator_deployment(mode: str) -> Non
     assert "command" not in container, "the image's entrypoint (python -m taipod.operator) must be what runs"
     assert container["securityContext"] == RESTRICTED_CONTAINER
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-    assert container["ports"] == [{"name": "health", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "health", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+    ]
     assert "readinessProbe" not in container
     assert container["resources"]["requests"].keys() == {"cpu", "memory"}
     assert container["resources"]["limits"]["memory"]
@@ -151,6 +154,11 @@ def test_default_values_serve_every_namespace_with_the_embedded_object_store() -
         "TAIPOD_IMAGE_PULL_GRACE_SECONDS": "120",
         "TAIPOD_EVENTS": "warnings",
         "TAIPOD_LIVENESS_ENDPOINT": "http://0.0.0.0:8080/healthz",
+        "TAIPOD_LEADER_ELECTION": "true",
+        "TAIPOD_LEADER_ELECTION_LEASE_DURATION": "15",
+        "TAIPOD_LEADER_ELECTION_RENEW_DEADLINE": "10",
+        "TAIPOD_LEADER_ELECTION_RETRY_PERIOD": "2",
+        "TAIPOD_METRICS_ADDRESS": "0.0.0.0:9090",
     }
 
 
@@ -158,7 +166,10 @@ def test_health_port_moves_the_liveness_endpoint_and_the_probe_together() -> Non
     deployment = only(render(*_set("operator.healthPort=18080")), "Deployment")
     assert env_of(deployment)["TAIPOD_LIVENESS_ENDPOINT"] == "http://0.0.0.0:18080/healthz"
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["ports"] == [{"name": "health", "containerPort": 18080, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "health", "containerPort": 18080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+    ]
     assert container["livenessProbe"]["httpGet"]["port"] == "health"
 
 
@@ -282,7 +293,7 @@ LEASE_RULE = {
     "apiGroups": ["coordination.k8s.io"],
     "resources": ["leases"],
     "resourceNames": ["taipod-operator"],
-    "verbs": ["patch"],
+    "verbs": ["get", "patch"],
 }
 
 
@@ -322,7 +333,7 @@ def test_namespaced_rbac_is_a_role_per_namespace_and_nothing_cluster_wide() -> N
         *NAMESPACED_RULES,
         *STORAGE_RULES,
         ("", "serviceaccounts", ("get",)),
-        ("coordination.k8s.io", "leases", ("patch",)),
+        ("coordination.k8s.io", "leases", ("get", "patch")),
     ]
     assert roles[0]["rules"][-1] == LEASE_RULE
     pvc_roles = of_kind(render(*MODES["namespaced-pvc"]), "Role")

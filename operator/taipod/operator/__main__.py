@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from taipod.operator.config import OperatorConfig
@@ -18,7 +19,14 @@ def main() -> int:
     except ValueError as error:
         print(f"taipod operator: {error}", file=sys.stderr)
         return 2
-    asyncio.run(run_operator(config))
+    state = asyncio.run(run_operator(config))
+    if state.lost_leadership:
+        print("taipod operator: stopped after losing the leader lease; restart it to stand by again", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Now, without joining the API threads: requests they sent before the renew deadline may hang until their
+        # timeout, and none can send another (the write guard refuses it).
+        os._exit(1)
     return 0
 
 

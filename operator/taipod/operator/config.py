@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from taipod._version import __version__
+from taipod.core.election import Timing
+from taipod.operator.metrics import parse_address
 from taipod.storage import Access, is_remote
 
 __all__ = ["EVENT_LEVELS", "OperatorConfig"]
@@ -41,12 +43,50 @@ def _json(env: Mapping[str, str], key: str, kind: type[Any], default: Any) -> An
 EVENT_LEVELS = ("warnings", "all", "none")
 
 
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not a number: set it to a number of seconds") from None
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"{key}={raw!r} is not a boolean: set it to true or false")
+    return raw in ("1", "true", "yes")
+
+
+def _timing(env: Mapping[str, str]) -> Timing:
+    defaults = Timing()
+    try:
+        return Timing(
+            lease_duration=_seconds(env, "TAIPOD_LEADER_ELECTION_LEASE_DURATION", defaults.lease_duration),
+            renew_deadline=_seconds(env, "TAIPOD_LEADER_ELECTION_RENEW_DEADLINE", defaults.renew_deadline),
+            retry_period=_seconds(env, "TAIPOD_LEADER_ELECTION_RETRY_PERIOD", defaults.retry_period),
+        )
+    except ValueError as error:
+        raise ValueError(f"TAIPOD_LEADER_ELECTION_*: {error}") from None
+
+
 def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...], default: str) -> str:
     raw = env.get(key, "").strip().lower()
     if not raw:
         return default
     if raw not in choices:
         raise ValueError(f"{key}={raw!r} is not one of {', '.join(choices)}: set it to one of them")
+    return raw
+
+
+def _metrics_address(env: Mapping[str, str]) -> str:
+    raw = env.get("TAIPOD_METRICS_ADDRESS", "").strip()
+    if raw:
+        parse_address(raw)  # a clear error now rather than when the server starts
     return raw
 
 
@@ -86,6 +126,12 @@ class OperatorConfig:
     # or "none". Every transition is in the Job's status.history anyway; an Event per transition is three more
     # writes per job to the API server, which is what limits throughput at scale.
     events: str = "warnings"
+    # Leader election among replicas (taipod.operator.election): off, the operator acts at once, alone. The chart
+    # turns it on. Durations as client-go's (lease duration, renew deadline, retry period).
+    leader_election: bool = False
+    election: Timing = field(default_factory=Timing)
+    # Where /metrics is served (host:port); empty: not served.
+    metrics_address: str = ""
 
     def access(self) -> Access:
         """How the operator reaches the store (credentials None: botocore's standard chain)."""
@@ -126,4 +172,7 @@ class OperatorConfig:
             task_node_selector=_json(env, "TAIPOD_TASK_NODE_SELECTOR", dict, {}),
             task_tolerations=tuple(_json(env, "TAIPOD_TASK_TOLERATIONS", list, [])),
             events=_choice(env, "TAIPOD_EVENTS", EVENT_LEVELS, defaults.events),
+            leader_election=_flag(env, "TAIPOD_LEADER_ELECTION", defaults.leader_election),
+            election=_timing(env),
+            metrics_address=_metrics_address(env),
         )

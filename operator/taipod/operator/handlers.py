@@ -14,13 +14,15 @@ import kopf
 from taipod import storage
 from taipod.api.models import GROUP, VERSION
 from taipod.operator.config import OperatorConfig
+from taipod.operator.election import LeaderElector
 from taipod.operator.events import EventPoster
 from taipod.operator.informer import Informer
 from taipod.operator.kopf_storage import NoDiffBaseStorage, NoProgressStorage
 from taipod.operator.kubeapi import KubeApi, batch_path, load_configuration
 from taipod.operator.lease import PresenceLease
+from taipod.operator.metrics import MetricsServer, OperatorMetrics
 from taipod.operator.names import LABEL_JOB, LABEL_SCENARIO
-from taipod.operator.reconciler import Caches, Reconciler
+from taipod.operator.reconciler import Caches, Reconciler, job_statuses
 from taipod.operator.records import (
     BatchRecord,
     PodRecord,
@@ -50,6 +52,34 @@ class OperatorState:
         self.lease: PresenceLease | None = None
         self.api: KubeApi | None = None
         self.informers: list[Informer[Any]] = []
+        self.metrics = OperatorMetrics()
+        self.metrics_server: MetricsServer | None = None
+        self.elector: LeaderElector | None = None
+        self.stop_flag: Any = None  # set to stop the operator (run_operator's stop flag)
+        self.lost_leadership = False
+
+    def may_write(self) -> bool:
+        """The write guard of the operator's API client: only the leader writes (always true without election)."""
+        if self.elector is None or self.elector.may_act():
+            return True
+        self.metrics.writes_refused.inc()
+        return False
+
+    def started_leading(self) -> None:
+        assert self.reconciler is not None and self.lease is not None
+        self.metrics.set_leader(True)
+        self.lease.start()  # the other served namespaces' presence Leases
+        self.reconciler.leading.set()
+        asyncio.get_running_loop().create_task(_check_storage(self.config), name="taipod-check-storage")
+
+    def stopped_leading(self, *, lost: bool) -> None:
+        if self.reconciler is not None:
+            self.reconciler.leading.clear()
+        self.metrics.set_leader(False)
+        if lost:  # a leader that lost its lease stops; its next life starts as a standby with fresh caches
+            self.lost_leadership = True
+            if self.stop_flag is not None:
+                self.stop_flag.set()
 
 
 def settings_for(config: OperatorConfig) -> kopf.OperatorSettings:
@@ -129,6 +159,7 @@ async def _check_storage(config: OperatorConfig) -> None:
 def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     caches = state.caches
+    stopping = asyncio.Event()  # set by the cleanup handler: a leader that stops then releases, it did not lose
 
     def trigger(namespace: str, scenario: str) -> None:
         # Only kopf's event handlers call this, and kopf runs them once every index is filled: passes may start.
@@ -160,9 +191,23 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         caches.submissions = kwargs["taipod_submissions"]
         caches.shared = kwargs["taipod_shared"]
         configuration = load_configuration(state.kubeconfig)
-        state.api = KubeApi(configuration)
+        metrics = state.metrics
+        state.api = KubeApi(configuration, may_write=state.may_write, observe=metrics.record_api)
         state.events = EventPoster(state.api, state.config.events)
-        state.reconciler = Reconciler(state.config, state.api, caches, state.events)
+        state.reconciler = Reconciler(state.config, state.api, caches, state.events, metrics)
+        metrics.watch_jobs(lambda: job_statuses(caches.jobs))
+        if state.config.metrics_address:
+            server = MetricsServer(metrics, state.config.metrics_address)
+            try:
+                await server.start()
+                state.metrics_server = server
+            except OSError as error:  # metrics are optional: the operator reconciles without them
+                log.error(
+                    "cannot serve metrics on %s (%s): set TAIPOD_METRICS_ADDRESS (the chart's metrics.port) to a free "
+                    "port",
+                    state.config.metrics_address,
+                    error,
+                )
         state.events.start(state.reconciler.executor)
         state.reconciler.start()  # its passes wait for reconciler.open(): the first kopf event handler
         batches: Informer[BatchRecord] = _informer(state, configuration, _batch_jobs_path, batch_record, "batch Jobs")
@@ -173,23 +218,46 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         await asyncio.gather(*(informer.start() for informer in state.informers))
         namespaces = list(state.config.namespaces) or [os.environ.get("POD_NAMESPACE", "default")]
         serves = ",".join(state.config.namespaces) or "*"
+        if state.config.leader_election:
+            # The first served namespace's presence Lease is the election's lock; only the leader renews the others.
+            state.lease = PresenceLease(state.api, namespaces[1:], serves, state.config.lease_seconds)
+            state.reconciler.leading.clear()
+            state.elector = LeaderElector(
+                KubeApi(configuration, observe=metrics.record_api),  # its own client, never guarded
+                namespaces[0],
+                serves,
+                state.config.election,
+                on_started=state.started_leading,
+                on_stopped=lambda: state.stopped_leading(lost=not stopping.is_set()),
+            )
+            metrics.leader.set(0)
+            state.elector.start()
+            log.info("taipod operator started as a candidate for leader (namespaces: %s)", serves)
+            return
         state.lease = PresenceLease(state.api, namespaces, serves, state.config.lease_seconds)
         try:  # held before the operator reports ready, so an SDK sees it as soon as start() returns
             await asyncio.get_running_loop().run_in_executor(None, state.lease.renew)
         except Exception as error:
             log.warning("could not take the presence lease yet: %s", error)
         state.lease.start()
+        metrics.leader.set(1)
         await _check_storage(state.config)
         log.info("taipod operator started (namespaces: %s)", serves)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
-        if state.lease is not None:
-            await state.lease.stop()
-        if state.events is not None:
-            await state.events.stop()
+        stopping.set()
+        # Writers first: a released Lease may be taken by a standby at once.
         if state.reconciler is not None:
             await state.reconciler.stop()
+        if state.events is not None:
+            await state.events.stop()
+        if state.elector is not None:
+            await state.elector.stop()
+        if state.lease is not None:
+            await state.lease.stop()
+        if state.metrics_server is not None:
+            await state.metrics_server.stop()
         for informer in state.informers:
             await informer.stop()
         if state.api is not None:

@@ -8,12 +8,13 @@ token refresh stay the official client's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from kubernetes import client, config
 
-__all__ = ["ApiError", "KubeApi", "load_configuration"]
+__all__ = ["ApiError", "KubeApi", "NotLeaderError", "load_configuration"]
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -24,6 +25,10 @@ class ApiError(Exception):
         self.reason = reason
         self.body = body
         super().__init__(f"{status} {reason}: {body.get('message', '')}")
+
+
+class NotLeaderError(Exception):
+    """A write refused before it was sent: this replica does not lead (taipod.operator.election)."""
 
 
 def load_configuration(kubeconfig: str | None = None) -> Any:
@@ -40,9 +45,20 @@ def load_configuration(kubeconfig: str | None = None) -> Any:
 
 
 class KubeApi:
-    def __init__(self, configuration: Any) -> None:
+    """``may_write``: asked before every request that is not a GET (a standby replica writes nothing);
+    ``observe(verb, code)``: told of every answer ("error" when none came), for the operator's metrics."""
+
+    def __init__(
+        self,
+        configuration: Any,
+        *,
+        may_write: Callable[[], bool] | None = None,
+        observe: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.configuration = configuration
         self.api_client = client.ApiClient(configuration)
+        self.may_write = may_write
+        self.observe = observe
 
     def _headers(self, content_type: str) -> dict[str, str]:
         headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": "taipod-operator"}
@@ -61,14 +77,23 @@ class KubeApi:
         params: dict[str, str] | None = None,
         timeout: float = 30,
     ) -> dict[str, Any]:
+        if method != "GET" and self.may_write is not None and not self.may_write():
+            raise NotLeaderError(f"{method} {path} refused: this operator replica is not the leader")
         url = self.configuration.host + path + (f"?{urlencode(params)}" if params else "")
-        response = self.api_client.rest_client.request(  # type: ignore[no-untyped-call]
-            method,
-            url,
-            headers=self._headers(content_type),
-            body=body,
-            _request_timeout=timeout,
-        )
+        try:
+            response = self.api_client.rest_client.request(  # type: ignore[no-untyped-call]
+                method,
+                url,
+                headers=self._headers(content_type),
+                body=body,
+                _request_timeout=timeout,
+            )
+        except Exception:
+            if self.observe is not None:
+                self.observe(method, "error")
+            raise
+        if self.observe is not None:
+            self.observe(method, str(response.status))
         raw = response.read()
         data: dict[str, Any] = json.loads(raw) if raw else {}
         if response.status >= 400:

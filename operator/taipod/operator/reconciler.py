@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 from taipod import storage
 from taipod.api import datanodes
 from taipod.core.dag import Dag, SpecErrors
+from taipod.core.dispatch import upstream_end
 from taipod.core.history import submission_times
 from taipod.core.plan import (
     DataNodeWrite,
@@ -42,7 +43,8 @@ from taipod.core.status import FINISHED, Status
 from taipod.operator import manifests
 from taipod.operator.config import OperatorConfig
 from taipod.operator.events import EventPoster
-from taipod.operator.kubeapi import ApiError, KubeApi, batch_path, custom_path
+from taipod.operator.kubeapi import ApiError, KubeApi, NotLeaderError, batch_path, custom_path
+from taipod.operator.metrics import OperatorMetrics
 from taipod.operator.names import format_time, job_name, label_value, parse_time
 from taipod.operator.records import (
     BatchRecord,
@@ -58,7 +60,7 @@ from taipod.operator.records import (
     submission_record,
 )
 
-__all__ = ["STORAGE_OBJECT", "Caches", "Reconciler", "storage_location"]
+__all__ = ["STORAGE_OBJECT", "Caches", "Reconciler", "job_statuses", "storage_location"]
 
 STORAGE_OBJECT = "taipod-storage"  # the ConfigMap that says where a namespace's data lives
 MANAGED = {"app.kubernetes.io/managed-by": "taipod"}
@@ -145,7 +147,14 @@ class Caches:
 
 
 class Reconciler:
-    def __init__(self, config: OperatorConfig, api: KubeApi, caches: Caches, events: EventPoster) -> None:
+    def __init__(
+        self,
+        config: OperatorConfig,
+        api: KubeApi,
+        caches: Caches,
+        events: EventPoster,
+        metrics: OperatorMetrics | None = None,
+    ) -> None:
         self.config = config
         self.api = api
         self.caches = caches
@@ -160,6 +169,10 @@ class Reconciler:
         self._running_seen: dict[tuple[str, str], datetime] = {}  # (namespace, pod) -> first seen Running
         self._workers: list[asyncio.Task[None]] = []
         self._open = asyncio.Event()
+        self.leading = asyncio.Event()  # passes run only while set: cleared while this replica does not lead
+        self.leading.set()
+        self.metrics = metrics or OperatorMetrics()
+        self.metrics.watch_queue(lambda: len(self._queued))
         self.passes = 0
 
     # -- queue -----------------------------------------------------------------------------------------------------
@@ -192,14 +205,21 @@ class Reconciler:
         failures: dict[Key, int] = {}
         await self._open.wait()
         while True:
+            await self.leading.wait()
             key = await self._queue.get()
             self._queued.discard(key)
             self._running.add(key)
+            started = asyncio.get_running_loop().time()
+            result = "error"
             try:
                 await self.reconcile(key)
                 failures.pop(key, None)
+                result = "ok"
             except asyncio.CancelledError:
                 raise
+            except NotLeaderError:  # leadership lost during the pass: the next leader passes over it again
+                self._dirty.add(key)
+                result = "not_leader"
             except Exception as error:
                 count = failures[key] = failures.get(key, 0) + 1
                 delay = min(0.2 * 2**count, 30.0)
@@ -217,6 +237,7 @@ class Reconciler:
                 )
                 self.trigger_later(key, delay)
             finally:
+                self.metrics.pass_duration.labels(result).observe(asyncio.get_running_loop().time() - started)
                 self._running.discard(key)
                 if key in self._dirty:
                     self._dirty.discard(key)
@@ -653,7 +674,9 @@ class Reconciler:
         creates = [c for c in plan.job_changes.values() if c.create_batch]
         if creates:
             await self._provision(scenario.namespace)
-            await _bounded(self._create_batch(scenario, dag, jobs[c.name], c) for c in creates)
+            made = await _bounded(self._create_batch(scenario, dag, jobs[c.name], c) for c in creates)
+            dispatched = [jobs[c.name] for c, new in zip(creates, made, strict=True) if new]
+            self._record_dispatches(scenario, dag, dispatched, jobs, datetime.now(UTC))
         # 3. Job statuses.
         changes = [c for c in plan.job_changes.values() if not c.is_empty() and c.name in jobs]
         results = await _bounded(self._write_job(jobs[c.name], c, now) for c in changes)
@@ -894,16 +917,20 @@ class Reconciler:
         if not same:
             await self.call(self.api.merge_patch, f"{path}/{name}", {k: v for k, v in body.items() if k != "metadata"})
 
-    async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> None:
+    async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> bool:
+        """Whether the batch Job was created now (False: it existed)."""
         task_spec = scenario.task_specs[job.task]
         body = manifests.batch_job(self.config, job, scenario, dag, task_spec)
+        new = True
         try:
             created = await self.call(self.api.create, batch_path(job.namespace), body)
         except ApiError as error:
             if error.status != 409:
                 raise
             created = await self.call(self.api.get, batch_path(job.namespace, job.name))
+            new = False
         change.record_batch = (created["metadata"]["name"], created["metadata"]["uid"])
+        return new
 
     async def _write_job(self, job: JobRecord, change: JobChange, now: datetime) -> bool:
         patch = manifests.job_status_patch(job, change, now)
@@ -914,6 +941,7 @@ class Reconciler:
                 return False
             raise
         self.caches.put("job", job_record(body))
+        self.metrics.record_transitions(t.status for t in change.transitions)
         for transition in change.transitions:
             failed = transition.status.name in ("FAILED", "ABANDONED")
             message = f"{transition.status.name}" + (f": {transition.reason}" if transition.reason else "")
@@ -923,6 +951,24 @@ class Reconciler:
         if change.cancel_outcome:
             self.events.post(body, "Normal", "CancelRequest", change.cancel_outcome)
         return True
+
+    def _record_dispatches(
+        self,
+        scenario: ScenarioRecord,
+        dag: Dag,
+        created: list[JobRecord],
+        jobs: Mapping[str, JobRecord],
+        now: datetime,
+    ) -> None:
+        """The dispatch-latency metric: from the end of each created job's last upstream pod to now."""
+        pods = self.caches.pods.get((scenario.namespace, label_value(scenario.name))) or ()
+        ended = {pod.job: pod.ended_at for pod in pods if pod.ended_at is not None}
+        ends: dict[str, dict[str, datetime]] = {}  # submission -> task -> its pod's end
+        for job in jobs.values():
+            if job.name in ended:
+                ends.setdefault(job.submission, {})[job.task] = ended[job.name]
+        for job in created:
+            self.metrics.record_dispatch(upstream_end(dag, job.task, ends.get(job.submission, {})), now)
 
     async def _delete_batch(self, namespace: str, name: str) -> None:
         try:
@@ -1000,6 +1046,13 @@ def _finished(sub: SubmissionRecord) -> bool:
     other branch still runs is not final yet: its counts still move)."""
     done, _, total = str(sub.status.get("finished") or "").partition("/")
     return bool(total) and done == total and int(total) > 0
+
+
+def job_statuses(index: Index) -> Iterable[Status]:
+    """The status of every job of a jobs index (the jobs-by-status metric)."""
+    for records in index.values():  # type: ignore[attr-defined]
+        for job in records:
+            yield _status(job)
 
 
 def _status(job: JobRecord) -> Status:

@@ -279,6 +279,7 @@ class PodRecord:
     rv: int = field(compare=False)  # as BatchRecord.rv
     facts: PodFacts
     labels: Labels = ()
+    ended_at: datetime | None = field(default=None, compare=False)  # its container's end (the dispatch metric)
 
 
 def pod_record(body: Mapping[str, Any]) -> PodRecord:
@@ -322,4 +323,5 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         rv=resource_version(body),
         facts=facts,
         labels=run_labels(meta),
+        ended_at=parse_time(terminated["finishedAt"]) if terminated.get("finishedAt") else None,
     )

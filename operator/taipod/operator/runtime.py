@@ -43,6 +43,10 @@ async def run_operator(
         kopf_logger.setLevel(logging.WARNING)
     asyncio.get_running_loop().set_exception_handler(_quiet_watch_stream_closing)
     state = OperatorState(config, kubeconfig)
+    # A leader that loses its lease stops the operator through this flag (taipod.operator.election).
+    if stop_flag is None:
+        stop_flag = asyncio.Event()
+    state.stop_flag = stop_flag
     kwargs: dict[str, Any] = {}
     if config.namespaces:
         kwargs["namespaces"] = list(config.namespaces)
