@@ -9,6 +9,7 @@ stacktrace and history are in the Job resource before its batch Job and pod are 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ def _final(sub: SubmissionRecord) -> bool:
 async def expire_submissions(
     reconciler: Reconciler, scenario: ScenarioRecord, submissions: Mapping[str, SubmissionRecord], now: datetime
 ) -> None:
-    key = (scenario.namespace, scenario.name)
+    soonest: float | None = None
     for sub in submissions.values():
         if sub.deleting or sub.owner_uid != scenario.uid or not _final(sub):
             continue
@@ -55,7 +56,7 @@ async def expire_submissions(
         if when is None:
             continue
         if not when.now:
-            reconciler.trigger_later(key, when.in_seconds)
+            soonest = when.in_seconds if soonest is None else min(soonest, when.in_seconds)
             continue
         try:
             await reconciler.call(reconciler.api.delete, custom_path(sub.namespace, "submissions", sub.name))
@@ -73,6 +74,8 @@ async def expire_submissions(
             f"submission {sub.name} deleted {int((now - parse_time(str(finished_at))).total_seconds())}s after it "
             "finished (ttlSecondsAfterFinished)",
         )
+    if soonest is not None:  # one timer per scenario and pass, for the first one due
+        reconciler.trigger_later((scenario.namespace, scenario.name), soonest)
 
 
 async def remove_finished_pods(
@@ -83,7 +86,8 @@ async def remove_finished_pods(
     delay = reconciler.config.task_pod_delete_after
     if delay is None:
         return
-    key = (scenario.namespace, scenario.name)
+    soonest: float | None = None
+    doomed: list[str] = []
     by_job: dict[str, list[str]] = {}
     for batch in reconciler.caches.batches.get((scenario.namespace, label_value(scenario.name))) or ():
         by_job.setdefault(batch.job, []).append(batch.name)
@@ -95,11 +99,19 @@ async def remove_finished_pods(
         if when is None:
             continue
         if not when.now:
-            reconciler.trigger_later(key, when.in_seconds)
+            soonest = when.in_seconds if soonest is None else min(soonest, when.in_seconds)
             continue
-        for name in names:
+        doomed.extend(batch_path(job.namespace, name) for name in names)
+    semaphore = asyncio.Semaphore(16)
+
+    async def delete(path: str) -> None:
+        async with semaphore:
             try:
-                await reconciler.call(reconciler.api.delete, batch_path(job.namespace, name))
+                await reconciler.call(reconciler.api.delete, path)
             except ApiError as error:
-                if error.status != 404:
+                if error.status != 404:  # gone already
                     raise
+
+    await asyncio.gather(*(delete(path) for path in doomed))
+    if soonest is not None:
+        reconciler.trigger_later((scenario.namespace, scenario.name), soonest)
