@@ -5,6 +5,7 @@ removal of finished jobs' task pods with their outcome kept in the Job resource.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from tests.conftest import ClusterHandle, S3Store
@@ -14,6 +15,10 @@ from tests.k8s_helpers import Kube, wait_until
 from taipod.operator.embedded import EmbeddedOperator
 
 pytestmark = pytest.mark.e2e
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def sleeper(taipod: Taipod, name: str, seconds: int) -> None:
@@ -72,13 +77,18 @@ def test_a_submission_past_its_deadline_fails_its_unfinished_jobs_and_stops_thei
     taipod: Taipod, kube: Kube, operator: EmbeddedOperator
 ) -> None:
     sleeper(taipod, "late", 600)
-    sub = taipod.submit("late", activeDeadlineSeconds=5)
+    sub = taipod.submit("late", activeDeadlineSeconds=10)
     jobs = taipod.wait_jobs(sub, {"first": "FAILED", "second": "FAILED"}, timeout=90)
     for job in jobs.values():
         assert job["status"]["reason"] == "SubmissionDeadlineExceeded"
         assert "activeDeadlineSeconds" in job["status"]["message"]
-    history = [h["status"] for h in jobs["first"]["status"]["history"]]
-    assert history[-2:] == ["RUNNING", "FAILED"]
+        assert job["status"]["history"][-1] == {
+            "status": "FAILED",
+            "at": job["status"]["finishedAt"],
+            "reason": "SubmissionDeadlineExceeded",
+        }
+    created = at(taipod.get("submissions", sub)["metadata"]["creationTimestamp"])
+    assert (at(jobs["first"]["status"]["finishedAt"]) - created).total_seconds() >= 10 - 1  # second-precision creation
     assert taipod.wait_submission(sub, "FAILED")
     wait_until(lambda: not batch_jobs_of(kube, taipod.ns, sub), 60, "the running job's batch Job deleted")
 

@@ -935,7 +935,7 @@ class Reconciler:
             raise
         self.caches.put("job", job_record(body))
         for transition in change.transitions:
-            failed = transition.status.name in ("FAILED", "ABANDONED")
+            failed = transition.status.name in ("FAILED", "ABANDONED") or (transition.reason or "").startswith("Retry:")
             message = f"{transition.status.name}" + (f": {transition.reason}" if transition.reason else "")
             if transition.status.name == "FAILED" and change.message:
                 message += f" ({change.message[:200]})"
