@@ -66,6 +66,7 @@ def test_a_task_failing_twice_then_succeeding_completes_with_three_attempts_spac
     # The backoff, from the recorded times: 2 s after the first failure, then 4 s after the second.
     for previous, following, wait in ((attempts[0], attempts[1], 2), (attempts[1], attempts[2], 4)):
         gap = (at(following["startedAt"]) - at(previous["finishedAt"])).total_seconds()
+        print(f"backoff {wait} s: attempt {following['attempt']} started {gap:.2f} s after the previous failed")
         assert gap >= wait, (gap, wait)
     assert "message" not in status and "nextAttemptAt" not in status  # the retry note is gone once COMPLETED
     assert taipod.data_node("flaky", "doubled")["value"] == 6  # the dependent ran once, after attempt 3
@@ -177,6 +178,7 @@ def test_an_operator_killed_during_a_backoff_retries_once_when_restarted(
     attempts = jobs["flaky"]["status"]["attempts"]
     assert [(a["attempt"], a["status"]) for a in attempts] == [(1, "FAILED"), (2, "COMPLETED")]  # retried once
     gap = (at(attempts[1]["startedAt"]) - at(attempts[0]["finishedAt"])).total_seconds()
+    print(f"backoff 8 s across an operator restart: attempt 2 started {gap:.2f} s after attempt 1 failed")
     assert gap >= 8, gap  # the restarted operator kept the recorded schedule
 
 
