@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 from tests.conftest import ClusterHandle, S3Store
 from tests.e2e.conftest import Taipod, dn, operator_config, task
 from tests.k8s_helpers import Kube, wait_until
@@ -139,3 +140,19 @@ def test_no_cleanup_by_default_keeps_the_pods(taipod: Taipod, kube: Kube, operat
     second = taipod.submit("kept")  # a later pass, well after the first finished
     taipod.wait_submission(second, "COMPLETED", timeout=90)
     assert pods_of(kube, taipod.ns, sub) and batch_jobs_of(kube, taipod.ns, sub)
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"activeDeadlineSeconds": 0}, "spec.activeDeadlineSeconds"),
+        ({"ttlSecondsAfterFinished": -1}, "spec.ttlSecondsAfterFinished"),
+    ],
+)
+def test_the_schema_refuses_a_bad_deadline_or_ttl_naming_the_field(
+    taipod: Taipod, spec: dict[str, int], words: str
+) -> None:
+    with pytest.raises(ApiException) as refused:
+        taipod.submit("anything", **spec)
+    assert refused.value.status == 422
+    assert words in str(refused.value.body) and "greater than or equal to" in str(refused.value.body)

@@ -70,6 +70,9 @@ def test_a_task_failing_twice_then_succeeding_completes_with_three_attempts_spac
         assert gap >= wait, (gap, wait)
     assert "message" not in status and "nextAttemptAt" not in status  # the retry note is gone once COMPLETED
     assert taipod.data_node("flaky", "doubled")["value"] == 6  # the dependent ran once, after attempt 3
+    after = jobs["after"]["status"]["history"]
+    assert [h["status"] for h in after] == ["SUBMITTED", "BLOCKED", "PENDING", "RUNNING", "COMPLETED"]
+    assert at(after[2]["at"]) >= at(attempts[2]["finishedAt"])  # it waited, BLOCKED, through every retry
     assert taipod.wait_submission(sub, "COMPLETED")
 
 
