@@ -5,7 +5,7 @@ removal of finished jobs' task pods with their outcome kept in the Job resource.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from kubernetes.client.exceptions import ApiException
@@ -51,9 +51,10 @@ def test_a_finished_submission_is_deleted_with_its_jobs_and_pods_after_its_ttl_a
     slow = taipod.submit("slow", ttlSecondsAfterFinished=5)
     quick = taipod.submit("quick", ttlSecondsAfterFinished=5)
     taipod.wait_job(slow, "first", {"RUNNING"}, timeout=90)
-    taipod.wait_submission(quick, "COMPLETED", timeout=90)
+    finished = at(taipod.wait_submission(quick, "COMPLETED", timeout=90)["status"]["finishedAt"])
     assert pods_of(kube, taipod.ns, quick)  # still there when it finished
     wait_until(lambda: kube.gone(lambda: taipod.get("submissions", quick)), 60, "the finished submission deleted")
+    print(f"ttl 5 s: submission gone {(datetime.now(UTC) - finished).total_seconds():.1f} s after it finished")
     wait_until(lambda: not taipod.jobs(quick), 60, "its jobs deleted")
     wait_until(lambda: not batch_jobs_of(kube, taipod.ns, quick), 60, "its batch Jobs deleted")
     wait_until(lambda: not pods_of(kube, taipod.ns, quick), 60, "its pods deleted")
