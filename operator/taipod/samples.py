@@ -14,9 +14,11 @@ __all__ = [
     "countdown_print",
     "double",
     "fail",
+    "fail_before_attempt",
     "identity",
     "make_frame",
     "noop",
+    "sleep_on_first_attempt",
     "sleep_seconds",
     "slow_double",
     "split_even_odd",
@@ -58,6 +60,27 @@ def sleep_seconds(seconds: float) -> float:
 def fail(*args: Any) -> None:
     """Always raises ``ValueError``, naming its inputs."""
     raise ValueError(f"sample failure: inputs {args!r}")
+
+
+def _attempt() -> int:
+    """The attempt the pod runs (taipod's retries set TAIPOD_ATTEMPT: 1, 2, ...)."""
+    return int(os.environ.get("TAIPOD_ATTEMPT", "1"))
+
+
+def fail_before_attempt(succeeding_attempt: int) -> int:
+    """Raises ``RuntimeError`` on the attempts before ``succeeding_attempt``, then returns the attempt number."""
+    attempt = _attempt()
+    if attempt < succeeding_attempt:
+        raise RuntimeError(f"sample failure on attempt {attempt} (succeeds on attempt {succeeding_attempt})")
+    return attempt
+
+
+def sleep_on_first_attempt(seconds: float) -> int:
+    """Sleeps ``seconds`` on the first attempt only, then returns the attempt number."""
+    attempt = _attempt()
+    if attempt == 1:
+        time.sleep(seconds)
+    return attempt
 
 
 def split_even_odd(numbers: list[int]) -> tuple[list[int], list[int]]:

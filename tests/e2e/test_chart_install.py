@@ -93,6 +93,7 @@ RARE_PATH_VERBS = {
     ("batch", "jobs", "delete"),
     ("", "secrets", "patch"),
     ("", "configmaps", "patch"),
+    ("taipod.io", "submissions", "delete"),  # a finished submission past its ttlSecondsAfterFinished
 }
 
 

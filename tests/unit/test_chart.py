@@ -274,7 +274,7 @@ NAMESPACED_RULES = [
     ("taipod.io", "submissions", ("list", "watch")),
     ("taipod.io", "jobs", ("list", "watch")),
     ("taipod.io", "jobs", ("create", "get")),
-    ("taipod.io", "submissions", ("patch",)),
+    ("taipod.io", "submissions", ("patch", "delete")),
     ("taipod.io", "scenarios/status", ("patch",)),
     ("taipod.io", "submissions/status", ("patch",)),
     ("taipod.io", "jobs/status", ("patch",)),

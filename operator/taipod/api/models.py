@@ -25,6 +25,8 @@ __all__ = [
     "JobSpec",
     "JobStatus",
     "PickledFunction",
+    "RetryBackoff",
+    "RetryStrategy",
     "ScenarioSpec",
     "ScenarioStatus",
     "SequenceSpec",
@@ -35,6 +37,7 @@ __all__ = [
     "TaskSpec",
     "TransitionRecord",
 ]
+MAX_RETRIES = 20  # attempts add history entries: keep a job's status bounded
 
 GROUP = "taipod.io"
 VERSION = "v1alpha1"
@@ -132,6 +135,51 @@ class TaskResources(_Spec):
     limits: dict[str, int | str] | None = Field(None, description="For example {memory: 512Mi}.")
 
 
+class RetryBackoff(_Spec):
+    """How long to wait before each retry: ``duration * factor**(n-1)`` seconds after attempt n failed, at most
+    ``maxDuration``."""
+
+    duration: int = Field(
+        0,
+        ge=0,
+        le=86400,
+        description="Seconds to wait after the first failed attempt (default 0: retry at once).",
+        json_schema_extra=_no_crd_default,
+    )
+    factor: float = Field(
+        2.0,
+        ge=1,
+        le=100,
+        description="Each further wait is this many times the previous one (at least 1; default 2).",
+        json_schema_extra=_no_crd_default,
+    )
+    max_duration: int | None = Field(
+        None,
+        alias="maxDuration",
+        ge=0,
+        le=86400,
+        description="The longest single wait, in seconds (default: no cap).",
+    )
+
+
+class RetryStrategy(_Spec):
+    """taipod's extension to Taipy, after Argo's retryStrategy: run a failed task again, each attempt in a new pod."""
+
+    limit: int = Field(
+        ge=0,
+        le=MAX_RETRIES,
+        description=f"How many times a failed task is retried (0 to {MAX_RETRIES}): at most limit + 1 attempts.",
+    )
+    policy: Literal["OnFailure", "OnError", "Always"] = Field(
+        "OnFailure",
+        description="Which failures are retried: OnFailure (default) the task's own failure (an exception, a "
+        "non-zero exit, its timeoutSeconds); OnError infrastructure failures only (OOMKilled, Evicted, pod or batch "
+        "Job deleted, image pull or container creation errors, volume not mountable, store unavailable); Always both.",
+        json_schema_extra=_no_crd_default,
+    )
+    backoff: RetryBackoff | None = None
+
+
 class TaskSpec(_Spec):
     """A task: a Python function from input data nodes to output data nodes."""
 
@@ -176,6 +224,9 @@ class TaskSpec(_Spec):
         max_length=20,
         description="Node labels the task's pod must run on (merged over the operator's TAIPOD_TASK_NODE_SELECTOR).",
     )
+    retries: RetryStrategy | None = Field(
+        None, description="Retry the task when it fails (default: the scenario's spec.retries, else no retry)."
+    )
 
 
 class SequenceSpec(_Spec):
@@ -196,6 +247,13 @@ class ScenarioSpec(_Spec):
     image: str | None = Field(None, max_length=512, description="Default task image; default: the operator's.")
     cycle: str | None = Field(
         None, max_length=63, description="Name of the cycle whose CYCLE-scoped data nodes this scenario shares."
+    )
+    retries: RetryStrategy | None = Field(None, description="Default retry strategy of the scenario's tasks.")
+    ttl_seconds_after_finished: int | None = Field(
+        None,
+        alias="ttlSecondsAfterFinished",
+        ge=0,
+        description="Default ttlSecondsAfterFinished of the scenario's submissions.",
     )
 
 
@@ -281,6 +339,20 @@ class SubmissionSpec(_Spec):
         None, max_length=50, pattern=NAME_PATTERN, description="Run only this task of the scenario."
     )
     force: bool = Field(False, description="Run skippable tasks even when their outputs are up to date.")
+    active_deadline_seconds: int | None = Field(
+        None,
+        alias="activeDeadlineSeconds",
+        ge=1,
+        description="Seconds from the submission's creation after which its unfinished jobs end FAILED with the "
+        "reason SubmissionDeadlineExceeded (their pods are stopped, no retry follows).",
+    )
+    ttl_seconds_after_finished: int | None = Field(
+        None,
+        alias="ttlSecondsAfterFinished",
+        ge=0,
+        description="Seconds after every job finished when the operator deletes the submission, and with it its "
+        "jobs and their pods (default: the scenario's, else the operator's TAIPOD_SUBMISSION_TTL_SECONDS, else kept).",
+    )
 
 
 class SubmissionStatus(_Status):
@@ -315,6 +387,20 @@ class TransitionRecord(_Status):
     reason: str | None = None
 
 
+class AttemptRecord(_Status):
+    """One run of a job's task in its own batch Job (recorded for tasks with a retry strategy)."""
+
+    attempt: int
+    batch_job: str = Field(alias="batchJob")
+    pod: str | None = None
+    started_at: str | None = Field(None, alias="startedAt")
+    finished_at: str = Field(alias="finishedAt")
+    status: StatusName
+    reason: str | None = None
+    message: str | None = Field(None, max_length=1024)
+    exit_code: int | None = Field(None, alias="exitCode")
+
+
 class BatchJobRef(_Status):
     name: str
     uid: str
@@ -324,8 +410,9 @@ class JobStatus(_Status):
     status: StatusName | None = None
     history: list[TransitionRecord] | None = Field(
         None,
-        max_length=20,
-        description="Every status the job took and when: the submitted, blocked and pending times are here.",
+        max_length=64,
+        description="Every status the job took and when: the submitted, blocked and pending times are here (a "
+        "retried job goes back to PENDING between attempts).",
     )
     run_at: str | None = Field(None, alias="runAt", description="When it started RUNNING (also in the history).")
     finished_at: str | None = Field(None, alias="finishedAt", description="When it finished (also in the history).")
@@ -342,3 +429,11 @@ class JobStatus(_Status):
         None, alias="cancelRequest", description="The cancel request (annotation value) the outcome answers."
     )
     conditions: list[Condition] | None = Field(None, description="Finished, once the job is.")
+    attempts: list[AttemptRecord] | None = Field(
+        None,
+        max_length=MAX_RETRIES + 1,
+        description="Every finished attempt of a task with a retry strategy: its batch Job, times and reason.",
+    )
+    next_attempt_at: str | None = Field(
+        None, alias="nextAttemptAt", description="When the next attempt starts, while a retry waits its backoff."
+    )

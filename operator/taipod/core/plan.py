@@ -23,7 +23,9 @@ from typing import Any
 from taipod.core.dag import Dag
 from taipod.core.history import Transition, current_status
 from taipod.core.jobs import JobView, abandon_on_failure, plan_cancel
+from taipod.core.lifetime import DEADLINE_REASON
 from taipod.core.readiness import NEVER_WRITTEN, DataNodeState, needs_to_run
+from taipod.core.retry import Attempt, RetryStrategy, backoff_delay, next_attempt_at, should_retry
 from taipod.core.status import FINISHED, NOT_STARTED, Status, SubmissionStatus
 from taipod.core.submission_status import submission_status
 
@@ -126,6 +128,9 @@ class JobFacts:
     cancel_handled: bool = False
     run: RunFacts | None = None
     pod_recorded: str | None = None  # the pod named in the Job's status
+    retry: RetryStrategy | None = None  # the task's retry strategy (taipod's extension), None: no retry
+    attempts: tuple[Attempt, ...] = ()  # finished attempts, as recorded in the Job's status
+    batch_name: str | None = None  # the name of the current attempt's batch Job (run.batch_name once it exists)
 
     @property
     def status(self) -> Status:
@@ -138,6 +143,7 @@ class SubmissionFacts:
     created_at: datetime
     tasks: tuple[str, ...]  # the submitted entity's tasks, in execution order
     jobs_created: bool
+    deadline: datetime | None = None  # spec.activeDeadlineSeconds after its creation (taipod's extension)
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,10 @@ class JobChange:
     record_batch: tuple[str, str] | None = None  # (name, uid) of an existing batch Job to record
     create_batch: bool = False
     delete_batch: bool = False
+    batch_name: str | None = None  # the batch Job to delete (the current attempt's); None: the job's name
+    attempts: tuple[Attempt, ...] | None = None  # the attempts to record (the whole list)
+    next_attempt_at: datetime | None = None  # a retry waits its backoff until then
+    clear: frozenset[str] = frozenset()  # status fields to remove: the previous attempt's batch Job, pod, ...
 
     def is_empty(self) -> bool:
         return self == JobChange(self.name)
@@ -388,8 +398,34 @@ class _Pass:
                     self._stop(dependent)
 
     def _stop(self, name: str) -> None:
-        if self.jobs[name].run is not None:
-            self.plan.change(name).delete_batch = True
+        run = self.jobs[name].run
+        if run is not None:
+            change = self.plan.change(name)
+            change.delete_batch = True
+            change.batch_name = run.batch_name
+
+    def deadlines(self) -> None:
+        """A submission past its ``activeDeadlineSeconds``: every unfinished job of it ends FAILED with the reason
+        SubmissionDeadlineExceeded (as Argo fails a workflow and its unfinished nodes), its pod is stopped, and no
+        retry follows. Before the deadline, a pass is scheduled for it."""
+        for sub in self.facts.submissions:
+            if sub.deadline is None:
+                continue
+            names = sorted(
+                n for n, job in self.jobs.items() if job.submission == sub.name and self.status[n] not in FINISHED
+            )
+            if not names:
+                continue
+            if self.now < sub.deadline:
+                self._requeue((sub.deadline - self.now).total_seconds())
+                continue
+            message = f"submission {sub.name} ran past its activeDeadlineSeconds (deadline {sub.deadline.isoformat()})"
+            for name in names:
+                change = self.plan.change(name)
+                change.reason, change.message = DEADLINE_REASON, message
+                change.clear = change.clear | {"nextAttemptAt"}
+                self.move(name, Status.FAILED, DEADLINE_REASON)
+                self._stop(name)
 
     def observe_run(self, name: str) -> None:
         """PENDING/RUNNING: follow the batch Job and its pod."""
@@ -453,12 +489,44 @@ class _Pass:
         current = self.plan.requeue_after
         self.plan.requeue_after = seconds if current is None else min(current, seconds)
 
+    def _attempt(self, name: str, status: Status, reason: str | None, message: str | None) -> Attempt:
+        """The current attempt as it ends now (for jobs with a retry strategy)."""
+        job = self.jobs[name]
+        change = self.plan.change(name)
+        previous = job.attempts[-1].finished_at if job.attempts else None
+        transitions = [*job.history, *change.transitions]
+        started = next(
+            (
+                t.at
+                for t in reversed(transitions)
+                if t.status is Status.RUNNING and (previous is None or t.at >= previous)
+            ),
+            None,
+        )
+        run = job.run
+        return Attempt(
+            number=len(job.attempts) + 1,
+            batch=run.batch_name if run is not None else job.batch_name or name,
+            finished_at=self.now,
+            status=status,
+            reason=reason,
+            message=message[:1024] if message else None,
+            started_at=started,
+            pod=change.pod or (run.pod.name if run is not None and run.pod is not None else None),
+            exit_code=change.exit_code,
+        )
+
     def complete(self, name: str, pod: PodFacts) -> None:
         report = parse_termination_message(pod.termination_message)
         self.move(name, Status.RUNNING, at=pod.running_seen_at)
         change = self.plan.change(name)
         change.pod = pod.name
         change.exit_code = 0
+        job = self.jobs[name]
+        if job.retry is not None:
+            change.attempts = (*job.attempts, self._attempt(name, Status.COMPLETED, None, None))
+            if job.attempts:
+                change.clear = change.clear | {"message", "nextAttemptAt"}
         for dn in self.dag.tasks[self.jobs[name].task].outputs:
             has_value = dn in report.values
             self.plan.data_node_writes[dn] = DataNodeWrite(dn, self.now, name, report.values.get(dn), has_value)
@@ -494,13 +562,37 @@ class _Pass:
         self.fail(name, reason, message)
 
     def fail(self, name: str, reason: str, message: str) -> None:
+        """The current attempt failed: the job retries (back to PENDING, see ``retry``) or ends FAILED."""
+        job = self.jobs[name]
         change = self.plan.change(name)
+        if job.retry is not None:
+            attempt = self._attempt(name, Status.FAILED, reason, message)
+            change.attempts = (*job.attempts, attempt)
+            if should_retry(job.retry, reason, attempt.number):
+                self._retry(name, attempt, job.retry)
+                return
+            change.clear = change.clear | {"nextAttemptAt"}
         change.reason = reason
         change.message = message
         self.move(name, Status.FAILED, reason)
         for dependent in sorted(abandon_on_failure(self.view(name), self.views())):
             self.move(dependent, Status.ABANDONED, f"upstream job {name} failed")
             self._stop(dependent)
+
+    def _retry(self, name: str, attempt: Attempt, strategy: RetryStrategy) -> None:
+        """Back to PENDING until the backoff is over; the next pass creates the next attempt's batch Job. The
+        failed attempt's details stay in its attempt record, not at the top of the status."""
+        change = self.plan.change(name)
+        at = self.now + backoff_delay(strategy.backoff, attempt.number)
+        change.next_attempt_at = at
+        change.stacktrace = change.pod = change.exit_code = change.record_batch = None
+        change.clear = change.clear | {"batchJob", "pod", "exitCode", "stacktrace", "reason"}
+        change.message = (
+            f"attempt {attempt.number} of at most {strategy.limit + 1} failed ({attempt.reason}): "
+            f"{(attempt.message or '')[:300]}; next attempt at {at.isoformat()}"
+        )
+        self.move(name, Status.PENDING, f"Retry: attempt {attempt.number} failed ({attempt.reason})")
+        self._requeue((at - self.now).total_seconds())
 
     def decide(self, name: str) -> None:
         """SUBMITTED -> BLOCKED or PENDING; BLOCKED -> PENDING once the inputs are ready; PENDING -> run or skip."""
@@ -525,7 +617,12 @@ class _Pass:
             self.observe_run(name)  # already dispatched (perhaps before a restart): follow it, never re-decide
             return
         task = self.dag.tasks[job.task]
-        if not needs_to_run(task, self.dag.data_nodes, self.states, self.now, job.force):
+        if job.retry is not None and job.attempts:
+            start = next_attempt_at(job.retry, job.attempts)
+            if start is not None and self.now < start:
+                self._requeue((start - self.now).total_seconds())  # the backoff of a retry
+                return
+        elif not needs_to_run(task, self.dag.data_nodes, self.states, self.now, job.force):
             self.move(name, Status.SKIPPED, "outputs are up to date")
             return
         self.plan.change(name).create_batch = True
@@ -533,6 +630,7 @@ class _Pass:
     def run(self) -> Plan:
         self.propagate_abandon()
         self.cancel_requests()
+        self.deadlines()
         order = {task: i for i, task in enumerate(self.dag.sorted_tasks())}
         submitted = {sub.name: (sub.created_at, sub.name) for sub in self.facts.submissions}
         far = (datetime.max.replace(tzinfo=self.now.tzinfo), "")

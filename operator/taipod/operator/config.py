@@ -27,6 +27,21 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ValueError(f"{key}={raw!r} is not an integer: set it to a number of seconds") from None
 
 
+def _optional_seconds(env: Mapping[str, str], key: str) -> int | None:
+    """A number of seconds (0 or more), or None when unset or empty."""
+    if not env.get(key, "").strip():
+        return None
+    value = _int(env, key, 0)
+    if value < 0:
+        raise ValueError(f"{key}={value} is negative: set it to a number of seconds (0 or more), or leave it empty")
+    return value
+
+
+def _optional_delay(env: Mapping[str, str], key: str) -> timedelta | None:
+    seconds = _optional_seconds(env, key)
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
 def _json(env: Mapping[str, str], key: str, kind: type[Any], default: Any) -> Any:
     raw = env.get(key, "").strip()
     if not raw:
@@ -132,6 +147,11 @@ class OperatorConfig:
     election: Timing = field(default_factory=Timing)
     # Where /metrics is served (host:port); empty: not served.
     metrics_address: str = ""
+    # Retention (taipod's extensions to Taipy): seconds after which a finished submission is deleted with its jobs
+    # unless it or its scenario says otherwise, and after which the batch Jobs and pods of a finished job are
+    # deleted (its outcome stays in the Job resource). None: kept.
+    submission_ttl_seconds: int | None = None
+    task_pod_delete_after: timedelta | None = None
 
     def access(self) -> Access:
         """How the operator reaches the store (credentials None: botocore's standard chain)."""
@@ -175,4 +195,6 @@ class OperatorConfig:
             leader_election=_flag(env, "TAIPOD_LEADER_ELECTION", defaults.leader_election),
             election=_timing(env),
             metrics_address=_metrics_address(env),
+            submission_ttl_seconds=_optional_seconds(env, "TAIPOD_SUBMISSION_TTL_SECONDS"),
+            task_pod_delete_after=_optional_delay(env, "TAIPOD_TASK_POD_DELETE_AFTER_SECONDS"),
         )

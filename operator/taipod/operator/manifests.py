@@ -11,6 +11,7 @@ from taipod.api.models import API_VERSION
 from taipod.core.dag import Dag, DataNodeDef, SequenceDef, TaskDef, build_dag
 from taipod.core.history import Transition, execution_duration, job_times
 from taipod.core.plan import JobChange
+from taipod.core.retry import Attempt
 from taipod.core.status import FINISHED, Scope, Status
 from taipod.operator.config import OperatorConfig
 from taipod.operator.names import (
@@ -19,6 +20,7 @@ from taipod.operator.names import (
     LABEL_MANAGED_BY,
     LABEL_SCENARIO,
     LABEL_SUBMISSION,
+    attempt_batch_name,
     format_time,
     label_value,
 )
@@ -182,10 +184,23 @@ def job_resource(
     }
 
 
+def current_attempt(job: JobRecord) -> int:
+    """The number of the attempt a job runs now (or ran last, once finished without a retry strategy): 1 + the
+    attempts recorded while it is not finished."""
+    if job.history and job.history[-1].status in FINISHED:
+        return max(len(job.attempts), 1)
+    return len(job.attempts) + 1
+
+
+def current_batch_name(job: JobRecord) -> str:
+    return attempt_batch_name(job.name, current_attempt(job))
+
+
 def batch_job(
     config: OperatorConfig, job: JobRecord, scenario: ScenarioRecord, dag: Dag, task_spec: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The batch/v1 Job running ``job``: one pod, never retried, owned by the Job resource."""
+    """The batch/v1 Job running the current attempt of ``job``: one pod, never retried by Kubernetes (taipod's
+    retries make a new batch Job per attempt), owned by the Job resource."""
     task = dag.tasks[job.task]
 
     # Values travel through the store only, never the pod's environment: the operator writes default data there
@@ -220,7 +235,10 @@ def batch_job(
                 "configMap": {"name": pickled["configMap"], "items": [{"key": pickled["key"], "path": pickled["key"]}]},
             }
         )
-    env = [{"name": "TAIPOD_TASK", "value": json.dumps(runner_task, separators=(",", ":"))}]
+    env = [
+        {"name": "TAIPOD_TASK", "value": json.dumps(runner_task, separators=(",", ":"))},
+        {"name": "TAIPOD_ATTEMPT", "value": str(current_attempt(job))},
+    ]
     if config.storage_endpoint:
         env.append({"name": "TAIPOD_STORAGE_ENDPOINT", "value": config.storage_endpoint})
     if config.storage_region:
@@ -271,7 +289,7 @@ def batch_job(
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job.name,
+            "name": current_batch_name(job),
             "namespace": job.namespace,
             "labels": labels,
             "ownerReferences": [
@@ -302,6 +320,25 @@ def _history_entry(t: Transition) -> dict[str, Any]:
     entry: dict[str, Any] = {"status": t.status.name, "at": format_time(t.at)}
     if t.reason:
         entry["reason"] = t.reason
+    return entry
+
+
+def _attempt_entry(a: Attempt) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "attempt": a.number,
+        "batchJob": a.batch,
+        "status": a.status.name,
+        "finishedAt": format_time(a.finished_at),
+    }
+    for key, value in (
+        ("pod", a.pod),
+        ("startedAt", a.started_at and format_time(a.started_at)),
+        ("reason", a.reason),
+        ("message", a.message),
+        ("exitCode", a.exit_code),
+    ):
+        if value is not None:
+            entry[key] = value
     return entry
 
 
@@ -348,8 +385,16 @@ def job_status_patch(job: JobRecord, change: JobChange, now: datetime) -> dict[s
     ):
         if value is not None:
             status[key] = value
+    for key in change.clear:
+        status.setdefault(key, None)  # a merge patch's null removes the field
+    if history[-1].status in FINISHED and job.status.get("nextAttemptAt"):
+        status["nextAttemptAt"] = None
     if change.record_batch is not None:
         status["batchJob"] = {"name": change.record_batch[0], "uid": change.record_batch[1]}
+    if change.attempts is not None:
+        status["attempts"] = [_attempt_entry(a) for a in change.attempts]
+    if change.next_attempt_at is not None:
+        status["nextAttemptAt"] = format_time(change.next_attempt_at)
     return {"metadata": {"resourceVersion": str(job.rv)}, "status": status}
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "LABEL_SCENARIO",
     "LABEL_SUBMISSION",
     "LABEL_TASK",
+    "attempt_batch_name",
     "format_time",
     "job_name",
     "label_value",
@@ -50,6 +51,17 @@ def job_name(submission: str, task: str, submission_uid: str = "") -> str:
     suffix = _digest(f"{submission}/{submission_uid}/{task}" if submission_uid else f"{submission}/{task}", 5)
     head = f"{submission}-{slug}"[: _MAX_NAME - len(suffix) - 1].rstrip("-")
     return f"{head}-{suffix}"
+
+
+def attempt_batch_name(job: str, attempt: int) -> str:
+    """The batch Job running attempt ``attempt`` of ``job``: the job's own name for the first attempt (as before
+    retries existed), ``<job>-a<n>`` after (shortened with a hash to stay a DNS label)."""
+    if attempt <= 1:
+        return job
+    suffix = f"-a{attempt}"
+    if len(job) + len(suffix) <= _MAX_NAME:
+        return f"{job}{suffix}"
+    return f"{job[: _MAX_NAME - len(suffix) - 6].rstrip('-')}-{_digest(job, 5)}{suffix}"
 
 
 def label_value(text: str) -> str:

@@ -26,6 +26,7 @@ from taipod.api import datanodes
 from taipod.core.dag import Dag, SpecErrors
 from taipod.core.dispatch import upstream_end
 from taipod.core.history import submission_times
+from taipod.core.lifetime import deadline_of
 from taipod.core.plan import (
     DataNodeWrite,
     JobChange,
@@ -39,8 +40,9 @@ from taipod.core.plan import (
     plan_scenario,
 )
 from taipod.core.readiness import DataNodeState
+from taipod.core.retry import strategy_from_spec
 from taipod.core.status import FINISHED, Status
-from taipod.operator import manifests
+from taipod.operator import cleanup, manifests
 from taipod.operator.config import OperatorConfig
 from taipod.operator.events import EventPoster
 from taipod.operator.kubeapi import ApiError, KubeApi, NotLeaderError, batch_path, custom_path
@@ -280,6 +282,9 @@ class Reconciler:
         facts = self._facts(scenario, dag, submissions, jobs, now, found)
         plan = plan_scenario(facts, now)
         await self._execute(scenario, dag, submissions, jobs, plan, now)
+        # Retention (cleanup.py): finished submissions past their TTL, task pods of jobs finished long enough.
+        await cleanup.expire_submissions(self, scenario, self.caches.scenario_submissions(key), now)
+        await cleanup.remove_finished_pods(self, scenario, self.caches.scenario_jobs(key), now)
 
     async def _trusted_jobs(
         self,
@@ -542,8 +547,9 @@ class Reconciler:
         found: tuple[list[BatchRecord], list[PodRecord]] = ([], []),
     ) -> ScenarioFacts:
         key = (scenario.namespace, label_value(scenario.name))
-        batches: dict[str, BatchRecord] = {b.job: b for b in [*(self.caches.batches.get(key) or ()), *found[0]]}
-        pods: dict[str, PodRecord] = {}
+        # By name: a retried job has a batch Job per attempt; the current attempt's is the one followed.
+        batches: dict[str, BatchRecord] = {b.name: b for b in [*(self.caches.batches.get(key) or ()), *found[0]]}
+        pods: dict[str, PodRecord] = {}  # by the name of the batch Job that made them
         for pod in [*(self.caches.pods.get(key) or ()), *found[1]]:
             current = pods.get(pod.job)
             if current is None or current.facts.created_at <= pod.facts.created_at:
@@ -553,10 +559,13 @@ class Reconciler:
         for job in jobs.values():
             if job.deleting:
                 continue
-            batch = batches.get(job.name)
+            batch_name = manifests.current_batch_name(job)
+            batch = batches.get(batch_name)
+            if batch is not None and batch.job != job.name:
+                batch = None  # another job's (never: names are unique), read as missing
             run = None
             if batch is not None:
-                pod = pods.get(job.name)
+                pod = pods.get(batch.name)
                 pod_facts = self._with_running_seen(job, pod.facts, now) if pod else None
                 run = RunFacts(batch.name, batch.uid, batch.failed_reason, batch.failed_message, pod_facts)
             job_facts.append(
@@ -573,6 +582,9 @@ class Reconciler:
                     cancel_handled=job.cancel_handled,
                     run=run,
                     pod_recorded=job.status.get("pod"),
+                    retry=strategy_from_spec(scenario.task_specs.get(job.task), scenario.spec.get("retries")),
+                    attempts=job.attempts,
+                    batch_name=batch_name,
                 )
             )
         subs = []
@@ -581,7 +593,15 @@ class Reconciler:
                 tasks = tuple(manifests.entity_tasks(dag, sub.sequence, sub.task))
             except KeyError:
                 tasks = ()
-            subs.append(SubmissionFacts(sub.name, sub.created_at, tasks, sub.jobs_created))
+            subs.append(
+                SubmissionFacts(
+                    sub.name,
+                    sub.created_at,
+                    tasks,
+                    sub.jobs_created,
+                    deadline_of(sub.created_at, sub.active_deadline_seconds),
+                )
+            )
         return ScenarioFacts(
             dag, states, external, subs, job_facts, self.config.image_pull_grace, self.config.running_after
         )
@@ -591,8 +611,8 @@ class Reconciler:
         those labels, so an edited one leaves its scenario's view and would read as deleted (a false FAILED and
         abandoned dependents). Before that verdict the object is read by the name the job recorded and, if it is
         still this job's (same uid, its owner), used as it is; its labels are put back either way."""
-        batches = {b.job: b for b in self.caches.batches.get(key) or ()}
-        pods = {p.job: p for p in self.caches.pods.get(key) or ()}
+        batches = {b.name: b for b in self.caches.batches.get(key) or ()}
+        pods = {p.job: p for p in self.caches.pods.get(key) or ()}  # by their batch Job's name
         found: tuple[list[BatchRecord], list[PodRecord]] = ([], [])
         repairs: list[tuple[str, dict[str, str]]] = []  # (path, labels)
         for job in jobs.values():
@@ -600,9 +620,9 @@ class Reconciler:
                 continue
             expected = manifests.run_labels(job)
             want = run_labels({"labels": expected})
-            batch = batches.get(job.name)
+            batch = batches.get(manifests.current_batch_name(job))
             if batch is None:
-                body = await self._get_if_exists(batch_path(job.namespace, job.name))
+                body = await self._get_if_exists(batch_path(job.namespace, manifests.current_batch_name(job)))
                 if body is None or body["metadata"].get("uid") != job.batch_recorded:
                     continue  # deleted indeed
                 batch = batch_record(body)
@@ -610,7 +630,7 @@ class Reconciler:
             if batch.labels != want:
                 log.warning("the labels of batch Job %s/%s were edited: restored", job.namespace, batch.name)
                 repairs.append((batch_path(job.namespace, batch.name), expected))
-            pod = pods.get(job.name)
+            pod = pods.get(batch.name)
             recorded = job.status.get("pod")
             if pod is None and recorded:
                 body = await self._get_if_exists(f"/api/v1/namespaces/{job.namespace}/pods/{recorded}")
@@ -682,7 +702,7 @@ class Reconciler:
         results = await _bounded(self._write_job(jobs[c.name], c, now) for c in changes)
         conflicts = sum(1 for ok in results if not ok)
         # 4. Stop what was canceled, abandoned or failed.
-        deletes = [c.name for c in plan.job_changes.values() if c.delete_batch]
+        deletes = [c.batch_name or c.name for c in plan.job_changes.values() if c.delete_batch]
         await _bounded(self._delete_batch(scenario.namespace, name) for name in deletes)
         # 5. Submission statuses, derived from the jobs as they are now.
         await self._write_submissions(scenario, submissions, plan, now)
@@ -927,7 +947,7 @@ class Reconciler:
         except ApiError as error:
             if error.status != 409:
                 raise
-            created = await self.call(self.api.get, batch_path(job.namespace, job.name))
+            created = await self.call(self.api.get, batch_path(job.namespace, body["metadata"]["name"]))
             new = False
         change.record_batch = (created["metadata"]["name"], created["metadata"]["uid"])
         return new
@@ -943,7 +963,7 @@ class Reconciler:
         self.caches.put("job", job_record(body))
         self.metrics.record_transitions(t.status for t in change.transitions)
         for transition in change.transitions:
-            failed = transition.status.name in ("FAILED", "ABANDONED")
+            failed = transition.status.name in ("FAILED", "ABANDONED") or (transition.reason or "").startswith("Retry:")
             message = f"{transition.status.name}" + (f": {transition.reason}" if transition.reason else "")
             if transition.status.name == "FAILED" and change.message:
                 message += f" ({change.message[:200]})"

@@ -14,6 +14,7 @@ from typing import Any
 from taipod.api import datanodes
 from taipod.core.history import Transition
 from taipod.core.plan import PodFacts
+from taipod.core.retry import Attempt
 from taipod.core.status import Status
 from taipod.operator.names import (
     ANNOTATION_CANCEL,
@@ -113,6 +114,30 @@ class JobRecord:
     deleting: bool
     status: Mapping[str, Any] = field(default_factory=dict, compare=False)
     owner_uid: str | None = None  # the Submission it belongs to (ownerReference)
+    attempts: tuple[Attempt, ...] = ()  # finished attempts of a task with a retry strategy
+
+
+def _attempts(status: Mapping[str, Any]) -> tuple[Attempt, ...]:
+    records = []
+    for entry in status.get("attempts") or []:
+        try:
+            started = entry.get("startedAt")
+            records.append(
+                Attempt(
+                    number=int(entry["attempt"]),
+                    batch=str(entry["batchJob"]),
+                    finished_at=parse_time(entry["finishedAt"]),
+                    status=Status[entry["status"]],
+                    reason=entry.get("reason"),
+                    message=entry.get("message"),
+                    started_at=parse_time(started) if started else None,
+                    pod=entry.get("pod"),
+                    exit_code=entry.get("exitCode"),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # a hand-edited entry
+    return tuple(records)
 
 
 def _owner_uid(meta: Mapping[str, Any], kind: str) -> str | None:
@@ -155,6 +180,7 @@ def job_record(body: Mapping[str, Any]) -> JobRecord:
         deleting=bool(meta.get("deletionTimestamp")),
         status=dict(status),
         owner_uid=_owner_uid(meta, "Submission"),
+        attempts=_attempts(status),
     )
 
 
@@ -216,6 +242,8 @@ class SubmissionRecord:
     status: Mapping[str, Any] = field(compare=False)
     deleting: bool = False
     owner_uid: str | None = None  # the Scenario it belongs to (ownerReference), once set
+    active_deadline_seconds: int | None = None
+    ttl_seconds_after_finished: int | None = None
 
 
 def submission_record(body: Mapping[str, Any]) -> SubmissionRecord:
@@ -238,7 +266,13 @@ def submission_record(body: Mapping[str, Any]) -> SubmissionRecord:
         status=dict(status),
         deleting=bool(meta.get("deletionTimestamp")),
         owner_uid=next((o.get("uid") for o in meta.get("ownerReferences") or [] if o.get("kind") == "Scenario"), None),
+        active_deadline_seconds=_optional_int(spec.get("activeDeadlineSeconds")),
+        ttl_seconds_after_finished=_optional_int(spec.get("ttlSecondsAfterFinished")),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)

@@ -182,8 +182,9 @@ def _create_submission(
     force: bool,
     properties: dict[str, Any],
     scenario_uid: str | None = None,
+    limits: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {"scenario": scenario, "force": bool(force)}
+    spec: dict[str, Any] = {"scenario": scenario, "force": bool(force), **(limits or {})}
     if sequence is not None:
         spec["sequence"] = sequence
     if task is not None:
@@ -214,6 +215,21 @@ def _create_submission(
             }
         ]
     return cluster.create(names.SUBMISSION_PLURAL, body)
+
+
+def _limits(active_deadline_seconds: int | None, ttl_seconds_after_finished: int | None) -> dict[str, int]:
+    """The submission's deadline and time-to-live as spec fields, checked before anything is created."""
+    limits: dict[str, int] = {}
+    for name, field, value, least in (
+        ("active_deadline_seconds", "activeDeadlineSeconds", active_deadline_seconds, 1),
+        ("ttl_seconds_after_finished", "ttlSecondsAfterFinished", ttl_seconds_after_finished, 0),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be a whole number of seconds, at least {least}: got {value!r}")
+        limits[field] = value
+    return limits
 
 
 def _jsonable(value: Any) -> bool:
@@ -306,9 +322,17 @@ def submit(
     force: bool = False,
     wait: bool = False,
     timeout: float | None = None,
+    *,
+    active_deadline_seconds: int | None = None,
+    ttl_seconds_after_finished: int | None = None,
     **properties: Any,
 ) -> Submission:
-    """Submit a scenario, a sequence or a task for execution; returns the ``Submission``."""
+    """Submit a scenario, a sequence or a task for execution; returns the ``Submission``.
+
+    taipod's extensions to Taipy: ``active_deadline_seconds`` (the submission's unfinished jobs end FAILED past it)
+    and ``ttl_seconds_after_finished`` (the finished submission is deleted with its jobs after it).
+    """
+    limits = _limits(active_deadline_seconds, ttl_seconds_after_finished)
     scenario, sequence, task = _target(entity)
     cluster = scenario._cluster
     body = _check(scenario, sequence, task)
@@ -329,7 +353,7 @@ def submit(
             "process), or install the operator in the cluster with `helm install taipod charts/taipod`"
         )
     uid = (body.get("metadata") or {}).get("uid")
-    created = _create_submission(cluster, scenario.id, sequence, task, force, properties, uid)
+    created = _create_submission(cluster, scenario.id, sequence, task, force, properties, uid, limits)
     freshness.changed()
     name = str(created["metadata"]["name"])
     submission = Submission(cluster, name, created)
