@@ -53,7 +53,7 @@ def test_job_attributes_and_durations(sdk: SdkEnv) -> None:
     sleep_job, double_job = jobs["sleep"], jobs["double"]
     assert sleep_job.id and not sleep_job.force and sleep_job.stacktrace == []
     assert sleep_job.task == scenario.sleep and sleep_job.submit_id == submission.id
-    assert 1.5 <= sleep_job.execution_duration < 3.5  # type: ignore[operator]  # the task sleeps 2 s
+    assert sleep_job.execution_duration >= 1.5  # type: ignore[operator]  # the task sleeps 2 s
     for job in jobs.values():
         history = job.history
         statuses = [t.status for t in history]
