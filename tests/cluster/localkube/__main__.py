@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     parser.add_argument("--kwok-nodes", type=int, default=0, help="with up: also start kwok with N fake nodes")
     parser.add_argument("--nodes", type=int, default=1, help="with up: node agents to start (each a node)")
+    parser.add_argument(
+        "--if-possible", action="store_true", help="with images: say why and succeed where the host cannot build"
+    )
     args = parser.parse_args(argv)
     cluster = LocalCluster(args.state_dir, nodes=args.nodes)
     try:
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "images":
             from .images import print_images
 
-            print_images()
+            print_images(if_possible=args.if_possible)
         elif args.command == "down":
             cluster.stop()
             print("localkube: stopped", file=sys.stderr)

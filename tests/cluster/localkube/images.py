@@ -32,6 +32,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from taipod._version import __version__
 from taipod.core.runner_images import RUNNER_PYTHONS, runner_tag
@@ -242,36 +243,30 @@ def _ensure_base(python: str) -> str:
     return ref
 
 
+def _member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
+    member = tar.extractfile(name)
+    if member is None:
+        raise ClusterError(f"{name} missing from the OCI archive {tar.name!s}")
+    return member
+
+
+def _blob(tar: tarfile.TarFile, digest: str) -> IO[bytes]:
+    return _member(tar, "blobs/" + digest.replace(":", "/"))
+
+
 def _archive_sizes(archive: Path) -> tuple[int, int]:
     """(uncompressed, compressed) bytes of the layers of the single image in an OCI archive."""
     with tarfile.open(archive) as tar:
-
-        def blob(digest: str) -> bytes:
-            member = tar.extractfile("blobs/" + digest.replace(":", "/"))
-            if member is None:
-                raise ClusterError(f"{archive}: blob {digest} missing")
-            return member.read()
-
-        index = json.loads(blob_index(tar))
-        manifest = json.loads(blob(index["manifests"][0]["digest"]))
-        compressed = 0
-        uncompressed = 0
+        index = json.loads(_member(tar, "index.json").read())
+        manifest = json.loads(_blob(tar, index["manifests"][0]["digest"]).read())
+        compressed = uncompressed = 0
         for layer in manifest["layers"]:
             compressed += int(layer["size"])
-            member = tar.extractfile("blobs/" + layer["digest"].replace(":", "/"))
-            if member is None:
-                raise ClusterError(f"{archive}: layer {layer['digest']} missing")
-            stream = gzip.GzipFile(fileobj=member) if "gzip" in layer["mediaType"] else member
+            stored = _blob(tar, layer["digest"])
+            stream = gzip.GzipFile(fileobj=stored) if "gzip" in layer["mediaType"] else stored
             while chunk := stream.read(1 << 20):
                 uncompressed += len(chunk)
     return uncompressed, compressed
-
-
-def blob_index(tar: tarfile.TarFile) -> bytes:
-    member = tar.extractfile("index.json")
-    if member is None:
-        raise ClusterError("OCI archive without index.json")
-    return member.read()
 
 
 def _built(item: ImageRecipe, folder: Path) -> BuiltImage:
@@ -455,9 +450,14 @@ def _direct() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def print_images() -> None:
-    """``python -m localkube images``: build what is missing, then one line per image (ref, sizes, archive)."""
+def print_images(if_possible: bool = False) -> None:
+    """``python -m localkube images``: build what is missing, then one line per image (ref, sizes, archive).
+    ``if_possible``: where the host cannot build them, say why (the image tests skip with the same line) and return."""
     started = time.monotonic()
+    reason = missing_reason()
+    if if_possible and reason:
+        print(f"localkube images: not built: {reason}", file=sys.stderr)
+        return
     images = ensure_images()
     for image in images.values():
         print(
