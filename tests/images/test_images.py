@@ -9,67 +9,21 @@ runs also prove that what was pushed is complete.
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.images.conftest import LOCKED_DOWN, MISSING, ULIMITS, podman, run_image, task_env
 
 from localkube import images
-from localkube.errors import ClusterError
 from taipod._version import __version__
 from taipod.core.runner_images import RUNNER_PYTHONS, runner_tag
 
-_REASON = images.missing_reason()
 pytestmark = [
-    pytest.mark.skipif(_REASON is not None, reason=f"images: {_REASON}"),
+    pytest.mark.skipif(MISSING is not None, reason=f"images: {MISSING}"),
     pytest.mark.timeout(3600),  # a cold build (`make test` builds them first) takes many minutes
 ]
-
-# What the task pods' container needs without CAP_SYS_RESOURCE (the machine's limits are above these).
-ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
-# The chart's security settings of the operator container (non-root, read-only root, no capabilities).
-LOCKED_DOWN = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
-
-
-@pytest.fixture(scope="module")
-def built() -> dict[str, images.BuiltImage]:
-    try:
-        return images.ensure_images()
-    except ClusterError as exc:
-        pytest.fail(f"building the images failed: {exc}")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[images.LocalRegistry]:
-    local = images.LocalRegistry(tmp_path_factory.mktemp("registry"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
-
-
-@pytest.fixture(scope="module")
-def pushed(built: dict[str, images.BuiltImage], registry: images.LocalRegistry) -> dict[str, str]:
-    return {name: images.push(image, registry.address) for name, image in built.items()}
-
-
-def podman(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False, timeout=timeout, env=env)
-
-
-def run_image(ref: str, *args: str, volume: Path | None = None, env: dict[str, str] | None = None) -> str:
-    """``podman run`` of ``ref`` pulled from the loopback registry, without network; its output (must exit 0)."""
-    mounts = ["--volume", f"{volume}:/data"] if volume else []
-    envs = [f"--env={key}={value}" for key, value in (env or {}).items()]
-    done = podman("run", "--rm", "--tls-verify=false", "--network", "none", *ULIMITS, *mounts, *envs, ref, *args)
-    assert done.returncode == 0, f"podman run {ref} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def test_names_and_tags(built: dict[str, images.BuiltImage]) -> None:
@@ -101,22 +55,6 @@ def test_the_registry_serves_every_manifest_and_layer(
             )
             with opener.open(head, timeout=10) as answer:
                 assert int(answer.headers["Content-Length"]) == int(layer["size"])
-
-
-def task_env(folder: Path, function: str, pickled: dict[str, str] | None = None) -> dict[str, str]:
-    """TAIPOD_TASK as the operator writes it: 21 in, the function's result out, both files under /data."""
-    task = {
-        "job": "job-1",
-        "task": "double",
-        "function": function,
-        "pickled": pickled,
-        "inputs": [
-            {"name": "a", "storageType": "pickle", "url": "file:///data/a.p", "hasDefault": True, "default": 21}
-        ],
-        "outputs": [{"name": "b", "storageType": "pickle", "url": "file:///data/b.p"}],
-    }
-    folder.chmod(0o777)  # the runner writes as its user 10001
-    return {"TAIPOD_TASK": json.dumps(task), "TAIPOD_TERMINATION_LOG": "/data/termination-log"}
 
 
 def read_output(folder: Path) -> object:
