@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -56,11 +56,20 @@ def podman(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=False, timeout=timeout, env=env)
 
 
-def run_image(ref: str, *args: str, volume: Path | None = None, env: dict[str, str] | None = None) -> str:
-    """``podman run`` of ``ref`` pulled from the loopback registry, without network; its output (must exit 0)."""
+def podman_run(
+    ref: str, *args: str, options: Sequence[str] = (), volume: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``podman run`` of ``ref``, pulled from the loopback registry, without network, with the limits a task pod's
+    container gets here, ``options`` (``--entrypoint``, ...), ``volume`` at /data and ``env``."""
     mounts = ["--volume", f"{volume}:/data"] if volume else []
     envs = [f"--env={key}={value}" for key, value in (env or {}).items()]
-    done = podman("run", "--rm", "--tls-verify=false", "--network", "none", *ULIMITS, *mounts, *envs, ref, *args)
+    flags = ["--rm", "--tls-verify=false", "--network", "none", *ULIMITS, *options, *mounts, *envs]
+    return podman("run", *flags, ref, *args)
+
+
+def run_image(ref: str, *args: str, volume: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """The output of ``podman_run``, which must exit 0."""
+    done = podman_run(ref, *args, volume=volume, env=env)
     assert done.returncode == 0, f"podman run {ref} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.images.conftest import LOCKED_DOWN, MISSING, ULIMITS, podman, run_image, task_env
+from tests.images.conftest import LOCKED_DOWN, MISSING, podman_run, run_image, task_env
 
 from localkube import images
 from taipod._version import __version__
@@ -65,11 +65,11 @@ def read_output(folder: Path) -> object:
 @pytest.mark.parametrize("python", RUNNER_PYTHONS)
 def test_each_runner_image_runs_a_task_by_name_as_its_user(pushed: dict[str, str], tmp_path: Path, python: str) -> None:
     ref = pushed[f"runner-py{python}"]
-    identity = podman("run", "--rm", "--tls-verify=false", "--network", "none", "--entrypoint", "id", ref)
+    identity = podman_run(ref, options=["--entrypoint", "id"])
     assert identity.returncode == 0 and "uid=10001(taipod)" in identity.stdout, identity.stderr
     output = run_image(ref, volume=tmp_path, env=task_env(tmp_path, "taipod.samples:double"))
     assert read_output(tmp_path) == 42, output
-    assert (tmp_path / "b.p").stat().st_uid != 0  # written by the image's user, not root
+    assert (tmp_path / "b.p").stat().st_uid == 10001  # written by the image's user
 
 
 @pytest.mark.parametrize("python", RUNNER_PYTHONS)
@@ -84,21 +84,7 @@ def test_each_runner_image_runs_a_function_pickled_by_its_python(
         "print('%d.%d' % sys.version_info[:2])"
     )
     tmp_path.chmod(0o777)
-    done = podman(
-        "run",
-        "--rm",
-        "--tls-verify=false",
-        "--network",
-        "none",
-        *ULIMITS,
-        "--volume",
-        f"{tmp_path}:/data",
-        "--entrypoint",
-        "python",
-        ref,
-        "-c",
-        pickler,
-    )
+    done = podman_run(ref, "-c", pickler, options=["--entrypoint", "python"], volume=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == python, done.stderr
     pickled = {"path": "/data/function", "pythonVersion": python}
     output = run_image(ref, volume=tmp_path, env=task_env(tmp_path, "__main__:_lambda_", pickled))
@@ -111,10 +97,7 @@ def test_a_runner_refuses_a_function_pickled_by_another_python(pushed: dict[str,
     other = RUNNER_PYTHONS[0]
     (tmp_path / "function").write_bytes(b"not read: the version check comes first")
     env = task_env(tmp_path, "__main__:double", {"path": "/data/function", "pythonVersion": other})
-    envs = [f"--env={key}={value}" for key, value in env.items()]
-    done = podman(
-        "run", "--rm", "--tls-verify=false", "--network", "none", *ULIMITS, "--volume", f"{tmp_path}:/data", *envs, ref
-    )
+    done = podman_run(ref, volume=tmp_path, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     message = (tmp_path / "termination-log").read_text()
     assert f"pickled with Python {other} but the task image runs Python {RUNNER_PYTHONS[-1]}" in message
@@ -122,27 +105,14 @@ def test_a_runner_refuses_a_function_pickled_by_another_python(pushed: dict[str,
 
 def test_the_operator_image_starts_as_its_user_under_the_chart_security_settings(pushed: dict[str, str]) -> None:
     ref = pushed["operator"]
-    identity = podman("run", "--rm", "--tls-verify=false", "--network", "none", *LOCKED_DOWN, "--entrypoint", "id", ref)
+    identity = podman_run(ref, options=[*LOCKED_DOWN, "--entrypoint", "id"])
     assert identity.returncode == 0 and "uid=10001(taipod)" in identity.stdout, identity.stderr
     # Everything the operator imports loads on a read-only root without capabilities ...
-    imports = podman(
-        "run",
-        "--rm",
-        "--tls-verify=false",
-        "--network",
-        "none",
-        *LOCKED_DOWN,
-        "--entrypoint",
-        "python",
-        ref,
-        "-c",
-        "import taipod.operator.runtime, kopf, kubernetes, s3fs; print('ok')",
-    )
-    assert imports.returncode == 0 and imports.stdout.strip() == "ok", imports.stderr
+    imports = "import taipod.operator.runtime, kopf, kubernetes, s3fs; print('ok')"
+    loaded = podman_run(ref, "-c", imports, options=[*LOCKED_DOWN, "--entrypoint", "python"])
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "ok", loaded.stderr
     # ... and its entrypoint runs `python -m taipod.operator`, which reads its configuration first: a bad value is
     # answered at once (exit 2, naming the variable), before any cluster is contacted.
-    start = podman(
-        "run", "--rm", "--tls-verify=false", "--network", "none", *LOCKED_DOWN, "--env", "TAIPOD_EVENTS=loud", ref
-    )
+    start = podman_run(ref, options=LOCKED_DOWN, env={"TAIPOD_EVENTS": "loud"})
     assert start.returncode == 2, start.stdout + start.stderr
     assert "taipod operator: TAIPOD_EVENTS='loud' is not one of warnings, all, none" in start.stderr
