@@ -128,6 +128,6 @@ def test_a_client_on_a_python_without_runner_image_is_refused_at_create_scenario
     assert "image=" in output
 
 
-def test_this_interpreter_is_the_one_the_suite_runs() -> None:
+def test_the_suite_own_python_has_a_runner_image() -> None:
     """The main suite's client (this process) is on a Python with a runner image."""
     assert f"{sys.version_info.major}.{sys.version_info.minor}" in RUNNER_PYTHONS

@@ -283,6 +283,7 @@ def _built(item: ImageRecipe, folder: Path) -> BuiltImage:
 
 
 def _build(item: ImageRecipe) -> BuiltImage:
+    key = image_key(item)
     folder = image_dir(item)
     base = _ensure_base(item.python)
     started = time.monotonic()
@@ -309,12 +310,15 @@ def _build(item: ImageRecipe) -> BuiltImage:
         f"buildah bud of {item.name}",
     )
     seconds = time.monotonic() - started
+    if image_key(item) != key:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ClusterError(f"the inputs of {item.name} changed during its build: run it again (nothing was cached)")
     archive = staging / "image.oci.tar"
     _run(["buildah", "push", "--quiet", local, f"oci-archive:{archive}:{item.repository}:{item.tag}"], log, "save")
     size, compressed = _archive_sizes(archive)
     info = {"size": size, "compressed_size": compressed, "build_seconds": round(seconds, 1), "base": base}
     (staging / "info.json").write_text(json.dumps(info, indent=1) + "\n")
-    (staging / STAMP).write_text(image_key(item) + "\n")
+    (staging / STAMP).write_text(key + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     _prune(item.name, keep=folder)
