@@ -42,8 +42,9 @@ from .build import STAMP, cache_root
 from .errors import ClusterError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-PACKAGES = ("buildah", "podman", "mmdebstrap", "docker-registry", "skopeo", "runc", "uidmap")
-"""The Debian packages of the pipeline (podman imports the base and runs images in the tests)."""
+PACKAGES = ("buildah", "runc", "podman", "mmdebstrap", "docker-registry", "skopeo")
+"""The Debian packages of the pipeline: runc (crun fails on hybrid cgroups), podman imports the base and runs the
+images in the tests, skopeo pushes the archives."""
 
 RECIPE_VERSION = "1"  # bump when the base recipe below changes in a way its inputs do not show
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -88,9 +89,6 @@ class ImageRecipe:
     tag: str
     dockerfile: Path
     python: str  # the base's Python minor version
-
-    def suite(self) -> str:
-        return SUITES[self.python]
 
 
 def image_names() -> list[str]:
