@@ -144,18 +144,15 @@ def _context_files() -> Iterator[Path]:
 
 
 def image_key(item: ImageRecipe) -> str:
-    """A hash of every input of the image: its Dockerfile (and runner_image/ for runners), the build context, the
-    base's recipe and the tag."""
+    """A hash of every input of the image: its Dockerfile, the build context as .dockerignore keeps it, the base's
+    recipe and the tag. Files next to a Dockerfile that are not in the context (runner_image/README.md) are not
+    inputs: editing the documentation rebuilds nothing."""
     digest = hashlib.sha256()
     digest.update(json.dumps([item.name, item.repository, item.tag, base_key(item.python)]).encode())
-    inputs = list(_context_files())
-    inputs.append(item.dockerfile)
-    if item.dockerfile.parent != REPO_ROOT:
-        inputs.extend(sorted(p for p in item.dockerfile.parent.rglob("*") if p.is_file()))
-    for path in inputs:
+    for path in [*_context_files(), REPO_ROOT / ".dockerignore", item.dockerfile]:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(path.read_bytes() if path.is_file() else b"")
         digest.update(b"\0")
     return digest.hexdigest()[:12]
 
