@@ -311,13 +311,22 @@ def _build(item: ImageRecipe) -> BuiltImage:
     archive = staging / "image.oci.tar"
     _run(["buildah", "push", "--quiet", local, f"oci-archive:{archive}:{item.repository}:{item.tag}"], log, "save")
     size, compressed = _archive_sizes(archive)
-    info = {"size": size, "compressed_size": compressed, "build_seconds": round(seconds, 1), "base": base}
+    info = {
+        "size": size,
+        "compressed_size": compressed,
+        "build_seconds": round(seconds, 1),
+        "save_seconds": round(time.monotonic() - started - seconds, 1),  # the OCI archive (gzip) and its sizes
+        "base": base,
+    }
     (staging / "info.json").write_text(json.dumps(info, indent=1) + "\n")
     (staging / STAMP).write_text(key + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     _prune(item.name, keep=folder)
-    _log(f"{item.name} built in {seconds:.0f}s ({size / 1e6:.0f} MB, {compressed / 1e6:.0f} MB compressed)")
+    _log(
+        f"{item.name} built in {seconds:.0f}s, saved in {info['save_seconds']:.0f}s ({size / 1e6:.0f} MB, "
+        f"{compressed / 1e6:.0f} MB compressed)"
+    )
     return _built(item, folder)
 
 
