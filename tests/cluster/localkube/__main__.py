@@ -7,6 +7,7 @@
     python -m localkube s3-env       print `export` lines for its S3 server (eval "$(python -m localkube s3-env)")
     python -m localkube down         stop it and every pod process
     python -m localkube demo         start it if no KUBECONFIG is set, run a Job end to end, show it
+    python -m localkube images       build (or find) the operator and runner images; print refs and sizes
 
 ``--state-dir`` (default ``~/.cache/taipod/cluster``) chooses which cluster.
 """
@@ -27,10 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m localkube", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status", "demo", "s3-env"])
+    parser.add_argument("command", choices=["build", "up", "down", "kubeconfig", "status", "demo", "s3-env", "images"])
     parser.add_argument("--state-dir", type=Path, default=default_state_dir())
     parser.add_argument("--kwok-nodes", type=int, default=0, help="with up: also start kwok with N fake nodes")
     parser.add_argument("--nodes", type=int, default=1, help="with up: node agents to start (each a node)")
+    parser.add_argument(
+        "--if-possible", action="store_true", help="with images: say why and succeed where the host cannot build"
+    )
     args = parser.parse_args(argv)
     cluster = LocalCluster(args.state_dir, nodes=args.nodes)
     try:
@@ -62,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import run
 
             run()
+        elif args.command == "images":
+            from .images import print_images
+
+            print_images(if_possible=args.if_possible)
         elif args.command == "down":
             cluster.stop()
             print("localkube: stopped", file=sys.stderr)
