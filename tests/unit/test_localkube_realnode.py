@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import tarfile
+import threading
 import tomllib
 from pathlib import Path
 
@@ -58,13 +62,13 @@ def test_containerd_config_keeps_everything_under_the_state_folder(tmp_path: Pat
         assert Path(path).is_relative_to(paths.base), path
 
 
-def _plugin(command: str, netns: str = "", container: str = "c0ffee") -> subprocess.CompletedProcess[str]:
+def _plugin(
+    command: str, netns: str = "", container: str = "c0ffee", plugin: Path = realnode.CNI_PLUGIN
+) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "CNI_COMMAND": command, "CNI_CONTAINERID": container, "CNI_NETNS": netns,
            "CNI_IFNAME": "eth0", "CNI_PATH": str(realnode.CNI_PLUGIN.parent)}  # fmt: skip
     stdin = json.dumps({"cniVersion": "1.0.0", "name": "t", "type": "taipod-podnet"})
-    return subprocess.run(
-        [str(realnode.CNI_PLUGIN)], input=stdin, env=env, capture_output=True, text=True, timeout=30, check=False
-    )
+    return subprocess.run([str(plugin)], input=stdin, env=env, capture_output=True, text=True, timeout=30, check=False)
 
 
 def test_cni_plugin_speaks_cni_1_0() -> None:
@@ -101,3 +105,62 @@ def test_cni_plugin_gives_the_pod_a_loopback_range_address_inside_its_own_netns(
         holder.kill()
         holder.wait()
     assert _plugin("DEL", "/proc/does-not-exist/ns/net").returncode == 0, "DEL of a gone pod succeeds"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("socat") is None,
+    reason="needs root to make a netns, and socat",
+)
+def test_cni_plugin_forwards_a_port_of_the_host_loopback_into_the_pod_and_del_stops_it(tmp_path: Path) -> None:
+    plugin = tmp_path / "bin" / "taipod-podnet"
+    plugin.parent.mkdir()
+    shutil.copy2(realnode.CNI_PLUGIN, plugin)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.sendall(b"hello from the host")
+
+    threading.Thread(target=serve, daemon=True).start()
+    relay_socket = tmp_path / "relay.sock"
+    relay = subprocess.Popen(["socat", f"UNIX-LISTEN:{relay_socket},fork", f"TCP:127.0.0.1:{port}"])
+    (plugin.parent / "taipod-podnet.forwards").write_text(f"{port} {relay_socket}\n")
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        netns = f"/proc/{holder.pid}/ns/net"
+        wait_until(lambda: Path(netns).readlink() != Path("/proc/self/ns/net").readlink(), 5, "a new netns")
+        wait_until(relay_socket.exists, 10, "the host's relay")
+        subprocess.run(["nsenter", f"--net={netns}", "ip", "link", "set", "lo", "up"], check=True)  # CNI loopback's job
+        assert _plugin("ADD", netns, plugin=plugin).returncode == 0
+        client = "import socket,sys; print(socket.create_connection(('127.0.0.1', int(sys.argv[1])), 2).recv(100))"
+
+        def answer() -> str:
+            done = subprocess.run(
+                ["nsenter", f"--net={netns}", sys.executable, "-c", client, str(port)],
+                capture_output=True, text=True, check=False, timeout=10,
+            )  # fmt: skip
+            return done.stdout
+
+        assert "hello from the host" in wait_until(answer, 10, "the port answering inside the pod")
+        (pids_file,) = (tmp_path / "forwarders").glob("*.pids")
+        (forwarder,) = (int(line) for line in pids_file.read_text().split())
+        assert _plugin("DEL", netns, plugin=plugin).returncode == 0
+        assert not pids_file.exists()
+        wait_until(lambda: not Path(f"/proc/{forwarder}").exists() or "Z" in _state(forwarder), 5, "forwarder gone")
+    finally:
+        holder.kill()
+        holder.wait()
+        relay.kill()
+        relay.wait()
+        server.close()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return "Z"

@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         "--if-possible", action="store_true", help="with images: say why and succeed where the host cannot build"
     )
     parser.add_argument(
-        "--real-node", action="store_true", help="with up: also start a real node (kubelet + containerd; root)"
+        "--real-node",
+        action="store_true",
+        help="with up: also start a real node (kubelet + containerd; root); with build: also build the kubelet",
     )
     args = parser.parse_args(argv)
     cluster = LocalCluster(args.state_dir, nodes=args.nodes)
@@ -45,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             ensure_binaries()
             print(bin_dir())
+            if args.real_node:
+                from .realnode import build_if_possible
+
+                build_if_possible()
         elif args.command == "up":
             if cluster.running():
                 print("localkube: already running", file=sys.stderr)

@@ -7,7 +7,9 @@ tests that must prove the images and the chart (tests/e2e/test_real_node.py). It
 Everything it owns lives under ``<state_dir>/realnode/``: containerd's root, state and socket (never the system's
 default containerd), the CNI configuration and plugins, the kubelet's root and pod logs. The network rule of our
 machines holds: pods get a 127.77.x.y/32 address on a veth pair inside their own network namespace (the plugin
-``tests/cluster/realnode/taipod-podnet``), and the node's address is 127.0.0.1. The kubelet refuses a loopback
+``tests/cluster/realnode/taipod-podnet``); the only way out of a pod is a port of the host's loopback that
+``RealNode.forward`` relays into each pod's netns through a unix socket (the tests' S3 server); the node's address is
+127.0.0.1. The kubelet refuses a loopback
 ``--node-ip``, so it runs with ``--cloud-provider=external`` and this module does what a cloud controller does:
 it sets the node's address and removes the ``uninitialized`` taint. The apiserver then reaches the kubelet's server on
 127.0.0.1, and ``kubectl logs`` works.
@@ -27,6 +29,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +49,7 @@ REAL_NODE_NAME = "localkube-real-node"
 REAL_NODE_LABEL = "taipod.io/real-node"
 REAL_NODE_TAINT = {"key": REAL_NODE_LABEL, "value": "true", "effect": "NoSchedule"}
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
-PACKAGES = ["containerd", "runc", "containernetworking-plugins", "iproute2", "util-linux"]
+PACKAGES = ["containerd", "runc", "containernetworking-plugins", "iproute2", "util-linux", "socat"]
 CNI_PLUGIN = Path(__file__).resolve().parent.parent / "realnode" / "taipod-podnet"
 DEBIAN_CNI_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins: containerd calls its `loopback`
 PODMAN_CONFLIST = Path("/etc/cni/net.d/87-podman-bridge.conflist")  # installed with podman, never used here
@@ -83,6 +86,16 @@ def missing_reason() -> str | None:
     return hostpkgs.missing_reason(PACKAGES)
 
 
+def build_if_possible() -> None:
+    """Build (or find) the kubelet and the pause program where this host can run the real node; else say why."""
+    reason = missing_reason()
+    if reason:
+        print(f"localkube: not building the real node: {reason}", file=sys.stderr)
+        return
+    print(ensure_kubelet())
+    print(ensure_pause())
+
+
 @dataclass(frozen=True)
 class RealNodePaths:
     base: Path
@@ -110,6 +123,16 @@ class RealNodePaths:
     @property
     def cni_conf(self) -> Path:
         return self.base / "cni" / "net.d"
+
+    @property
+    def forwards(self) -> Path:
+        """The ports the CNI plugin forwards from each pod's 127.0.0.1 to the node (read at each pod's ADD)."""
+        return self.cni_bin / "taipod-podnet.forwards"
+
+    @property
+    def forwarders(self) -> Path:
+        """The pids of the pods' forwarders, a file per container (written by the CNI plugin)."""
+        return self.base / "cni" / "forwarders"
 
     @property
     def kubelet_root(self) -> Path:
@@ -267,6 +290,15 @@ def _our_cni_results() -> list[Path]:
     ]
 
 
+def _forwarder_pids(paths: RealNodePaths) -> list[int]:
+    """The pods' forwarders still alive (each the leader of its process group)."""
+    found = []
+    for pid_file in paths.forwarders.glob("*.pids") if paths.forwarders.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(line) for line in pid_file.read_text().split()]
+    return [pid for pid in found if procs.alive(pid)]
+
+
 def _remove_cgroup_trees() -> None:
     """Remove the (empty) ``kubepods`` cgroups, deepest first."""
     for tree in _cgroup_trees():
@@ -388,6 +420,24 @@ class RealNode:
             f'server = "http://{host}"\n\n[host."http://{host}"]\n  capabilities = ["pull", "resolve"]\n'
         )
 
+    def forward(self, port: int, detach: bool = False) -> None:
+        """Let pods started from now on reach the host's 127.0.0.1:``port`` at 127.0.0.1:``port`` in their own
+        network namespace: a socat there relays to a unix socket, and one on the host from it to the port. For the
+        node's services (the tests' S3 server); every byte stays on loopback and in unix sockets."""
+        socket = self.paths.base / "forward" / f"{port}.sock"
+        socket.parent.mkdir(parents=True, exist_ok=True)
+        name = f"forward-{port}"
+        state = self.cluster.load()
+        if state is None or not (name in state.pids and procs.alive(state.pids[name])):
+            self.cluster._spawn(
+                name, ["socat", f"UNIX-LISTEN:{socket},fork,unlink-early,mode=600", f"TCP:127.0.0.1:{port}"],
+                tie=not detach,
+            )  # fmt: skip
+            procs.wait_for(f"the forwarder of port {port}", socket.exists, 30)
+        lines = self.paths.forwards.read_text().splitlines() if self.paths.forwards.exists() else []
+        if f"{port} {socket}" not in lines:
+            self.paths.forwards.write_text("\n".join([*lines, f"{port} {socket}"]) + "\n")
+
     def _start_containerd(self, tie: bool, timeout: float) -> None:
         env = dict(os.environ)
         for key in ("NO_PROXY", "no_proxy"):  # pulls from the loopback registry never go through a proxy
@@ -473,9 +523,14 @@ class RealNode:
                 os.kill(shim, signal.SIGKILL)
         if pids.get("containerd") and procs.alive(pids["containerd"]):
             procs.stop_group(pids["containerd"], grace=10)
+        for pgid in _forwarder_pids(self.paths):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+        for name in [n for n in pids if n.startswith("forward-")]:
+            procs.stop_group(pids[name], grace=5)
         self._undo_host_changes()
         if state is not None:
-            for name in ("kubelet", "containerd"):
+            for name in [n for n in state.pids if n in ("kubelet", "containerd") or n.startswith("forward-")]:
                 state.pids.pop(name, None)
             state.ports.pop("real-kubelet", None)
             with contextlib.suppress(OSError):
@@ -533,6 +588,7 @@ def leftovers(base: Path) -> list[str]:
     found += [f"cgroup {t}" for t in _cgroup_trees()]
     found += [f"mount {m}" for m in _mounts_under([str(base)])]
     found += [f"process {p} (shim)" for p in _shim_pids(RealNodePaths(base).socket)]
+    found += [f"process {p} (a pod's forwarder)" for p in _forwarder_pids(RealNodePaths(base))]
     found += [f"file {p}" for p in _our_cni_results()]
     if PODMAN_CONFLIST.exists():
         found.append(f"file {PODMAN_CONFLIST}")
