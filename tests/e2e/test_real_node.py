@@ -292,8 +292,9 @@ def test_kubectl_logs_of_a_task_pod(release: RealRelease) -> None:
 
 
 def test_double_scenario_on_the_node_agent_for_comparison(
-    kubectl: Kubectl, taipod: Taipod, operator: EmbeddedOperator
+    real_node: realnode.RealNode, kubectl: Kubectl, taipod: Taipod, operator: EmbeddedOperator
 ) -> None:
+    """The same scenario on the node agent, in the same run, for the printed comparison (skipped with the tier)."""
     started = time.monotonic()
     kubectl("apply", "-f", str(EXAMPLES / "double.yaml"))
     taipod.wait_jobs("doubling-1", {"double": "COMPLETED"})
