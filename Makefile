@@ -43,7 +43,7 @@ unit: setup  ## the tests that need no cluster
 	$(VENV)/bin/pytest tests/unit
 
 test: lint  ## lint, then the whole suite against the local cluster (or the one of KUBECONFIG)
-	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build; fi
+	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build --real-node; fi
 	$(PY) -m localkube images --if-possible
 	$(VENV)/bin/pytest
 

@@ -2,6 +2,7 @@
 
     python -m localkube build        build (or find) the cached binaries
     python -m localkube up           start a cluster that keeps running; prints its kubeconfig path
+                                     (--real-node: also a kubelet + containerd node, see tests/cluster/README.md)
     python -m localkube kubeconfig   print the kubeconfig path (use: export KUBECONFIG=$(...))
     python -m localkube status       say whether it runs
     python -m localkube s3-env       print `export` lines for its S3 server (eval "$(python -m localkube s3-env)")
@@ -35,12 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--if-possible", action="store_true", help="with images: say why and succeed where the host cannot build"
     )
+    parser.add_argument(
+        "--real-node",
+        action="store_true",
+        help="with up: also start a real node (kubelet + containerd; root); with build: also build the kubelet",
+    )
     args = parser.parse_args(argv)
     cluster = LocalCluster(args.state_dir, nodes=args.nodes)
     try:
         if args.command == "build":
             ensure_binaries()
             print(bin_dir())
+            if args.real_node:
+                from .realnode import build_if_possible
+
+                build_if_possible()
         elif args.command == "up":
             if cluster.running():
                 print("localkube: already running", file=sys.stderr)
@@ -48,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.start(detach=True)
             if args.kwok_nodes:
                 cluster.start_kwok(args.kwok_nodes, detach=True)
+            if args.real_node:
+                cluster.start_real_node(detach=True)
             print(cluster.kubeconfig)
         elif args.command == "kubeconfig":
             if not cluster.running():
