@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/tests/cluster
 
-.PHONY: help setup build cluster-up cluster-down kubeconfig demo lint test unit check clean
+.PHONY: help setup build images cluster-up cluster-down kubeconfig demo lint test unit check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -18,6 +18,9 @@ setup: $(VENV)/.installed  ## create .venv with taipod (editable) and the dev to
 
 build: setup  ## build etcd, kube-* and kwok once into ~/.cache/taipod (about 10 min cold)
 	$(PY) -m localkube build
+
+images: setup  ## build the operator and runner images with buildah (Debian packages, installed as root), cached
+	$(PY) -m localkube images
 
 cluster-up: setup  ## start the local cluster (keeps running); prints its kubeconfig
 	$(PY) -m localkube up
@@ -40,7 +43,8 @@ unit: setup  ## the tests that need no cluster
 	$(VENV)/bin/pytest tests/unit
 
 test: lint  ## lint, then the whole suite against the local cluster (or the one of KUBECONFIG)
-	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build; fi
+	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build --real-node; fi
+	$(PY) -m localkube images --if-possible
 	$(VENV)/bin/pytest
 
 .PHONY: bench

@@ -76,6 +76,8 @@ def test_scenario_manifest_of_the_documentation_example() -> None:
                 "key": "double_task",
                 "pythonVersion": tp.sdk.functions.python_version(),
             },
+            # shipped by value: the runner image of the client's Python (tests/unit/test_runner_images.py)
+            "image": f"ghcr.io/taipod/runner:0.1.0-py{tp.sdk.functions.python_version()}",
         },
         {"name": "print_task", "inputs": ["my_output"], "outputs": [], "skippable": False, "function": "print"},
     ]

@@ -76,6 +76,7 @@ def create_scenario(config: ScenarioConfig, creation_date: datetime | None = Non
         display_name=name,
         image=current.image,
         image_modules=current.resolved_image_modules(),
+        runner_repository=current.resolved_runner_repository(),
     )
     cluster = _cluster.current()
     created = cluster.create(names.SCENARIO_PLURAL, built.scenario)
@@ -219,7 +220,13 @@ def export_scenario_manifest(
     Submission to run it (commented out unless ``include_submission``)."""
     if isinstance(scenario, ScenarioConfig):
         current = settings.current()
-        built = _manifest.build(scenario, name, image=current.image, image_modules=current.resolved_image_modules())
+        built = _manifest.build(
+            scenario,
+            name,
+            image=current.image,
+            image_modules=current.resolved_image_modules(),
+            runner_repository=current.resolved_runner_repository(),
+        )
         return _manifest.export_yaml(built, include_submission)
     if not isinstance(scenario, Scenario):
         raise TypeError(f"expected a ScenarioConfig or a Scenario, got {scenario!r}")

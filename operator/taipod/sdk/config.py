@@ -376,6 +376,7 @@ class Config:
         storage_endpoint: str | None = None,
         storage_key: str | None = None,
         storage_secret_key: str | None = None,
+        runner_repository: str | None = None,
     ) -> _settings.Settings:
         """taipod's own settings: the namespace (default: ``TAIPOD_NAMESPACE``, else the kubeconfig context's), the
         kubeconfig and context, the storage root of an embedded operator (default ``TAIPOD_STORAGE_URL``; otherwise
@@ -383,7 +384,10 @@ class Config:
         task image, the top-level modules importable in that image (their functions are referenced by name instead of
         shipped by value), and how this process reaches the store: its endpoint (default ``TAIPOD_STORAGE_ENDPOINT``,
         else the published one) and credentials (default: the AWS variables or profile, else the namespace's
-        ``taipod-storage`` Secret when readable). Unset arguments are unchanged."""
+        ``taipod-storage`` Secret when readable), and the repository of the runner images per Python version that
+        run functions shipped by value when no image is set (default ``TAIPOD_RUNNER_REPOSITORY``, else
+        ``ghcr.io/taipod/runner``: set it to the chart's ``image.runner.repository``). Unset arguments are
+        unchanged."""
         changes: dict[str, object] = {}
         for key, value in (
             ("namespace", namespace),
@@ -396,6 +400,7 @@ class Config:
             ("storage_endpoint", storage_endpoint),
             ("storage_key", storage_key),
             ("storage_secret_key", storage_secret_key),
+            ("runner_repository", runner_repository),
         ):
             if value is not None:
                 changes[key] = value

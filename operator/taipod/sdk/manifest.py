@@ -21,9 +21,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from taipod._version import __version__
 from taipod.api import datanodes
 from taipod.api.models import API_VERSION, ScenarioSpec
 from taipod.core.dag import DataNodeDef, SequenceDef, SpecError, SpecErrors, TaskDef, build_dag
+from taipod.core.runner_images import RUNNER_REPOSITORY, NoRunnerImageError, runner_image_for
 from taipod.core.status import Scope
 from taipod.sdk import functions, names
 from taipod.sdk.config import DataNodeConfig, ScenarioConfig, TaskConfig, cycle_name
@@ -133,6 +135,18 @@ def _task_spec(
     return spec
 
 
+def _pick_runner_images(tasks: list[dict[str, Any]], repository: str) -> None:
+    """Give each task shipped by value without an image of its own the runner image of its pickling Python."""
+    for task in tasks:
+        pickled = task.get("pickled")
+        if pickled is None or task.get("image"):
+            continue
+        try:
+            task["image"] = runner_image_for(repository, __version__, pickled["pythonVersion"])
+        except NoRunnerImageError as exc:
+            raise ConfigurationError(f"task {task['name']!r} ships its function by value, but {exc}") from None
+
+
 def _validate(spec: dict[str, Any]) -> None:
     """Every problem of the spec at once: the graph (core), then the schema (the CRD's model)."""
     problems: list[str] = []
@@ -179,8 +193,13 @@ def build(
     display_name: str | None = None,
     image: str | None = None,
     image_modules: Iterable[str] = (),
+    runner_repository: str = RUNNER_REPOSITORY,
 ) -> ScenarioManifest:
-    """The manifest of a new scenario of ``config``, named ``name`` (default: a fresh ``<config id>-<8 hex>``)."""
+    """The manifest of a new scenario of ``config``, named ``name`` (default: a fresh ``<config id>-<8 hex>``).
+
+    A task whose function is shipped by value runs, unless it or the scenario names an image, in the runner image of
+    the client's own Python minor version (``<runner_repository>:<version>-py3.X``); ConfigurationError when no such
+    runner image exists."""
     if not isinstance(config, ScenarioConfig):
         raise ConfigurationError(
             f"expected a scenario configuration (from Config.configure_scenario), got {type(config).__name__}"
@@ -203,6 +222,8 @@ def build(
     image = image or config.properties.get("image")
     if image:
         spec["image"] = str(image)
+    else:
+        _pick_runner_images(spec["tasks"], runner_repository)
     _validate(spec)
     annotations = {names.ANNOTATION_CONFIG_ID: config.id, names.ANNOTATION_CREATED_AT: names.format_time(created)}
     if display_name:

@@ -1,14 +1,16 @@
 """Where the SDK works: the cluster (kubeconfig, context), the namespace, the storage root, the task image.
 
 Set with ``Config.configure_cluster(...)``; unset values come from the environment (``TAIPOD_NAMESPACE``,
-``TAIPOD_STORAGE_URL``, ``TAIPOD_STORAGE_ENDPOINT``, ``TAIPOD_STORAGE_PVC``, ``TAIPOD_IMAGE_MODULES``, ``KUBECONFIG``),
-then from the kubeconfig's current context.
+``TAIPOD_STORAGE_URL``, ``TAIPOD_STORAGE_ENDPOINT``, ``TAIPOD_STORAGE_PVC``, ``TAIPOD_IMAGE_MODULES``,
+``TAIPOD_RUNNER_REPOSITORY``, ``KUBECONFIG``), then from the kubeconfig's current context.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+
+from taipod.core.runner_images import RUNNER_REPOSITORY
 
 __all__ = ["Settings", "current", "reset", "update"]
 
@@ -25,6 +27,9 @@ class Settings:
     storage_secret_key: str | None = field(default=None, repr=False)
     image: str | None = None
     image_modules: tuple[str, ...] = field(default_factory=tuple)
+    runner_repository: str | None = None
+    """Where the runner images per Python version are (``<repository>:<version>-py3.X``): the image of a task whose
+    function is shipped by value, unless an image is set."""
     operator_timeout: float = 60.0
     """Seconds to wait for the operator to answer (jobs created, a cancel processed) before giving up."""
 
@@ -36,6 +41,9 @@ class Settings:
 
     def resolved_storage_pvc(self) -> str | None:
         return self.storage_pvc if self.storage_pvc is not None else os.environ.get("TAIPOD_STORAGE_PVC")
+
+    def resolved_runner_repository(self) -> str:
+        return self.runner_repository or os.environ.get("TAIPOD_RUNNER_REPOSITORY") or RUNNER_REPOSITORY
 
     def resolved_image_modules(self) -> tuple[str, ...]:
         env = tuple(m.strip() for m in os.environ.get("TAIPOD_IMAGE_MODULES", "").split(",") if m.strip())

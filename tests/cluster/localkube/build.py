@@ -26,7 +26,8 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 VERSITYGW_VERSION = "v1.8.0"  # the S3 server of the data plane; its own cache folder (gomod/versitygw)
-SEPARATE_MODULES = ("versitygw",)  # built into folders of their own: a change there never rebuilds Kubernetes
+SEPARATE_MODULES = ("versitygw", "kubelet", "pause")  # built into folders of their own: a change there never
+# rebuilds Kubernetes
 MIN_GO = (1, 26)
 STAMP = ".complete"  # written last: a folder without it is an interrupted build
 

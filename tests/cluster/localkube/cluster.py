@@ -491,12 +491,29 @@ class LocalCluster:
             )
         return names
 
+    # -- the real node (kubelet + containerd), opt-in --------------------------------------------
+    def start_real_node(self, timeout: float = 180, detach: bool = False) -> str:
+        """Start a real kubelet node (label and taint ``taipod.io/real-node=true``, so only pods that select and
+        tolerate it land there); returns its name. See localkube/realnode.py."""
+        from .realnode import RealNode
+
+        return RealNode(self).start(timeout=timeout, detach=detach)
+
+    def stop_real_node(self) -> None:
+        """Stop the real node and undo what it changed on the host; safe to call when none runs."""
+        from .realnode import RealNode
+
+        RealNode(self).stop()
+
     # -- stop ------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Stop every process (node agent first, etcd last); safe to call twice."""
+        """Stop every process (real node and node agents first, etcd last); safe to call twice."""
         state = self.load()
         if state is None:
             return
+        if "kubelet" in state.pids or "containerd" in state.pids or (self.state_dir / "realnode").is_dir():
+            self.stop_real_node()
+            state = self.load() or state
         agents = sorted(name for name in state.pids if name.startswith("node-agent"))
         order = ["kwok", *agents, "kube-scheduler", "kube-controller-manager", "kube-apiserver", "s3", "etcd"]
         for name in order:
@@ -574,6 +591,17 @@ class MiniApi:
             data=data,
             method=method,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
+            return json.load(resp)
+
+    def request_patch(self, path: str, body: Any) -> Any:
+        """A JSON merge patch."""
+        req = urllib.request.Request(
+            self.server + path,
+            data=json.dumps(body).encode(),
+            method="PATCH",
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/merge-patch+json"},
         )
         with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
             return json.load(resp)

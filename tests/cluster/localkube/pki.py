@@ -60,6 +60,10 @@ def _sign(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        # Key identifiers: Python 3.13 verifies strictly (VERIFY_X509_STRICT) and refuses a certificate without an
+        # authority key identifier ("Missing Authority Key Identifier"), so 3.13 clients need them.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     )
     if is_ca:
         builder = builder.add_extension(
