@@ -6,7 +6,9 @@ see each other's objects and can kill and restart "the operator" at will.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -173,6 +175,41 @@ def start_operator(
 @pytest.fixture
 def operator(start_operator: Callable[[], EmbeddedOperator]) -> EmbeddedOperator:
     return start_operator()
+
+
+def operator_process_env(cluster: ClusterHandle, namespace: str, s3: S3Store, **extra: str) -> dict[str, str]:
+    """The environment of ``python -m taipod.operator`` (the operator image's command) serving ``namespace``."""
+    return {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "TAIPOD_NAMESPACES": namespace,
+        "TAIPOD_LIVENESS_ENDPOINT": "",
+        "TAIPOD_STORAGE_URL": s3.url,
+        "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        **extra,
+    }
+
+
+@pytest.fixture
+def operator_process(
+    cluster: ClusterHandle, namespace: str, taipod_installed: None, s3: S3Store
+) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """``python -m taipod.operator`` as a process of its own, to kill for real; every one started is killed after."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "taipod.operator"], env=operator_process_env(cluster, namespace, s3)
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()
 
 
 def task(

@@ -4,7 +4,6 @@ scraped during and after a run matches what happened."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import ClusterHandle, S3Store
-from tests.e2e.conftest import Taipod, dn, task
+from tests.e2e.conftest import Taipod, dn, operator_process_env, task
 from tests.k8s_helpers import Kube, wait_until
 
 from localkube.cluster import LocalCluster
@@ -87,18 +86,9 @@ def replicas(
 
     def start() -> Replica:
         port = _free_port()
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(cluster.kubeconfig),
-            "TAIPOD_NAMESPACES": namespace,
-            "TAIPOD_LIVENESS_ENDPOINT": "",
-            "TAIPOD_STORAGE_URL": s3.url,
-            "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
-            "AWS_ACCESS_KEY_ID": s3.access_key,
-            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
-            "TAIPOD_LEADER_ELECTION": "true",
-            "TAIPOD_METRICS_ADDRESS": f"127.0.0.1:{port}",
-        }
+        env = operator_process_env(
+            cluster, namespace, s3, TAIPOD_LEADER_ELECTION="true", TAIPOD_METRICS_ADDRESS=f"127.0.0.1:{port}"
+        )
         log_path = tmp_path / f"operator-{len(started)}.log"
         with log_path.open("wb") as sink:
             proc = subprocess.Popen(

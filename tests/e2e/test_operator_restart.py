@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from tests.conftest import ClusterHandle, S3Store
 from tests.e2e.conftest import Taipod, dn, task
 from tests.k8s_helpers import Kube, wait_until
 
 from taipod.operator.embedded import EmbeddedOperator
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def operator_process(
-    cluster: ClusterHandle, namespace: str, taipod_installed: None, s3: S3Store
-) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """``python -m taipod.operator`` (the operator image's command) as a process of its own, to kill for real."""
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(cluster.kubeconfig),
-            "TAIPOD_NAMESPACES": namespace,
-            "TAIPOD_LIVENESS_ENDPOINT": "",
-            "TAIPOD_STORAGE_URL": s3.url,
-            "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
-            "AWS_ACCESS_KEY_ID": s3.access_key,
-            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
-        }
-        proc = subprocess.Popen([sys.executable, "-m", "taipod.operator"], env=env)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
 
 
 FIVE_TASKS = (

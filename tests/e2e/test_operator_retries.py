@@ -4,17 +4,14 @@ policy, an operator restart during a backoff, and the CRD schema's refusals."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 from kubernetes.client.exceptions import ApiException
-from tests.conftest import ClusterHandle, S3Store
 from tests.e2e.conftest import Taipod, dn, task
 from tests.k8s_helpers import Kube, wait_until
 
@@ -131,34 +128,6 @@ def test_cancel_during_the_backoff_cancels_and_no_attempt_follows(
     assert "nextAttemptAt" not in status and len(status["attempts"]) == 1
     assert taipod.wait_submission(sub, "CANCELED")
     assert kube.gone(lambda: kube.batch.read_namespaced_job(f"{name}-a2", taipod.ns))
-
-
-@pytest.fixture
-def operator_process(
-    cluster: ClusterHandle, namespace: str, taipod_installed: None, s3: S3Store
-) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """``python -m taipod.operator`` as a process of its own, to kill for real (as in test_operator_restart)."""
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(cluster.kubeconfig),
-            "TAIPOD_NAMESPACES": namespace,
-            "TAIPOD_LIVENESS_ENDPOINT": "",
-            "TAIPOD_STORAGE_URL": s3.url,
-            "TAIPOD_STORAGE_ENDPOINT": s3.endpoint,
-            "AWS_ACCESS_KEY_ID": s3.access_key,
-            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
-        }
-        proc = subprocess.Popen([sys.executable, "-m", "taipod.operator"], env=env)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
 
 
 def test_an_operator_killed_during_a_backoff_retries_once_when_restarted(
