@@ -100,6 +100,27 @@ def test_every_answer_carries_the_security_headers() -> None:
     run(check)
 
 
+def test_references_that_are_not_kubernetes_names_never_reach_the_api_server() -> None:
+    """A "/" or ".." in a namespace or name (percent-encoded in the address) would address another API path."""
+
+    async def check(client: TestClient[Any, Any], guard: Guard) -> None:
+        client.session.cookie_jar.update_cookies({guard.cookie: TOKEN})
+        for path in (
+            "/api/jobs/team%2F..%2F..%2F..%2Fapi%2Fv1%2Fsecrets/x",
+            "/api/jobs/team/x%2F..%2F..%2Fsecrets",
+            "/api/jobs/team/x%3FfieldSelector=y/logs",
+            "/api/submissions/Team/x",
+            "/api/jobs/other/x",  # a real name, outside the namespace this page serves
+        ):
+            response = await client.get(path)
+            assert response.status == 400, path
+        for reference in ({"namespace": "team", "id": "../secrets"}, {"namespace": "team/..", "id": "j"}):
+            response = await client.post("/api/cancel", json={"jobs": [reference]}, headers={CSRF_HEADER: guard.csrf})
+            assert response.status == 400 and "not a Kubernetes namespace and name" in await response.text()
+
+    run(check)
+
+
 def test_bad_queries_are_answered_400_naming_the_parameter() -> None:
     async def check(client: TestClient[Any, Any], guard: Guard) -> None:
         client.session.cookie_jar.update_cookies({guard.cookie: TOKEN})

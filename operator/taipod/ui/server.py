@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -31,6 +32,12 @@ STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/cs
 EVENT_BATCH_SECONDS = 0.1
 IDLE_CACHE_SECONDS = 600
 MAX_BATCH = 5000
+MAX_CACHES = 64  # in-cluster mode: one watch per user; more users at once than this are asked to come back later
+# Kubernetes names: a namespace is a DNS label, an object name a DNS subdomain. Anything else never reaches the API
+# server's path (a "/" or ".." there would let a request address another resource than a job of that namespace).
+NAMESPACE_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+NAME_PATTERN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_stopping: set[asyncio.Task[None]] = set()  # stops of evicted watches, referenced until they end
 
 
 @dataclass(frozen=True)
@@ -69,23 +76,51 @@ async def _cache(request: web.Request) -> JobCache:
     key = credentials.authorization or ""
     cache = caches.get(key)
     if cache is None:
+        _evict_idle(caches, IDLE_CACHE_SECONDS)
+        if len(caches) >= MAX_CACHES:
+            _evict_idle(caches, 0)
+        if len(caches) >= MAX_CACHES:
+            raise web.HTTPServiceUnavailable(text=f"{MAX_CACHES} users are watching jobs already: try again later")
         cache = JobCache(request.app[API_KEY], credentials, request.app[SETTINGS_KEY].namespace)
         caches[key] = cache
         cache.start()
-        _evict_idle(caches)
     cache.last_used = time.monotonic()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(cache.ready.wait(), 60)
+    if key and cache.error is not None and cache.error.status in (401, 403) and caches.get(key) is cache:
+        # Credentials the API server refuses keep no watch alive (it would list again every 5 s): this request gets
+        # the refusal, the next one asks again.
+        _stop(caches, key)
     return cache
 
 
-def _evict_idle(caches: dict[str, JobCache]) -> None:
-    """Stop the watches of users gone for a while (in-cluster mode has one per user)."""
+def _stop(caches: dict[str, JobCache], key: str) -> None:
+    task = asyncio.get_running_loop().create_task(caches.pop(key).stop())
+    _stopping.add(task)
+    task.add_done_callback(_stopping.discard)
+
+
+def _evict_idle(caches: dict[str, JobCache], idle_seconds: float) -> None:
+    """Stop the watches of users gone for ``idle_seconds`` (in-cluster mode has one per user)."""
     now = time.monotonic()
     for key, cache in list(caches.items()):
-        if cache.subscribers == 0 and now - cache.last_used > IDLE_CACHE_SECONDS:
-            del caches[key]
-            asyncio.get_running_loop().create_task(cache.stop())
+        if key and cache.subscribers == 0 and now - cache.last_used >= idle_seconds:
+            _stop(caches, key)
+
+
+def _checked_reference(request: web.Request, namespace: str, name: str) -> None:
+    """Refuse a job, submission or pod reference that is not a Kubernetes name, or outside the page's namespace."""
+    if not NAMESPACE_PATTERN.fullmatch(namespace) or not NAME_PATTERN.fullmatch(name):
+        raise web.HTTPBadRequest(text=f"{namespace!r}/{name!r} is not a Kubernetes namespace and name")
+    allowed = request.app[SETTINGS_KEY].namespace
+    if allowed is not None and namespace != allowed:
+        raise web.HTTPBadRequest(text=f"{namespace}/{name} is outside namespace {allowed} this page serves")
+
+
+def _reference(request: web.Request) -> tuple[str, str]:
+    namespace, name = request.match_info["namespace"], request.match_info["name"]
+    _checked_reference(request, namespace, name)
+    return namespace, name
 
 
 def _error(cache: JobCache) -> dict[str, Any] | None:
@@ -171,7 +206,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             while not queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(queue.get_nowait())
             await response.write(f"data: {json.dumps(batch, separators=(',', ':'))}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the page went away; a cancellation (the server stopping) propagates
         pass
     finally:
         cache.unsubscribe(queue)
@@ -188,9 +223,7 @@ async def _targets(request: web.Request) -> tuple[list[tuple[str, str]], dict[st
         namespace, name = str(item.get("namespace") or ""), str(item.get("id") or "")
         if not namespace or not name:
             raise web.HTTPBadRequest(text="each of jobs needs a namespace and an id")
-        allowed = request.app[SETTINGS_KEY].namespace
-        if allowed is not None and namespace != allowed:
-            raise web.HTTPBadRequest(text=f"job {namespace}/{name} is outside namespace {allowed} this page serves")
+        _checked_reference(request, namespace, name)
         targets.append((namespace, name))
     return targets, body
 
@@ -224,10 +257,9 @@ async def job(request: web.Request) -> web.StreamResponse:
     missing = _no_credentials(request)
     if missing:
         return missing
+    reference = _reference(request)
     cache = await _cache(request)
-    found = await details.job_details(
-        request.app[API_KEY], _credentials(request), cache, request.match_info["namespace"], request.match_info["name"]
-    )
+    found = await details.job_details(request.app[API_KEY], _credentials(request), cache, *reference)
     return web.json_response(found)
 
 
@@ -235,9 +267,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
     missing = _no_credentials(request)
     if missing:
         return missing
-    found = await details.pod_logs(
-        request.app[API_KEY], _credentials(request), request.match_info["namespace"], request.match_info["name"]
-    )
+    found = await details.pod_logs(request.app[API_KEY], _credentials(request), *_reference(request))
     return web.json_response(found)
 
 
@@ -245,10 +275,9 @@ async def submission(request: web.Request) -> web.StreamResponse:
     missing = _no_credentials(request)
     if missing:
         return missing
+    reference = _reference(request)
     cache = await _cache(request)
-    found = await details.submission_view(
-        request.app[API_KEY], _credentials(request), cache, request.match_info["namespace"], request.match_info["name"]
-    )
+    found = await details.submission_view(request.app[API_KEY], _credentials(request), cache, *reference)
     return web.json_response(found)
 
 
