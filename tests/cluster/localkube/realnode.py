@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from . import hostpkgs, procs
+from .build import cache_root
 from .errors import ClusterError
 from .nodebuild import ensure_kubelet, ensure_pause
 from .pauseimage import PAUSE_IMAGE, write_pause_archive
@@ -73,6 +74,8 @@ CNI_RESULTS = Path("/var/lib/cni/results")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NETNS_DIR = Path("/run/netns")
 SHIM_SOCKETS = Path("/run/containerd/s")
+
+SYSCTLS_BEFORE = "real-node-sysctls-before.json"  # in the cache: the kernel settings before any real node
 
 
 def missing_reason() -> str | None:
@@ -364,10 +367,18 @@ class RealNode:
 
     def _record_host(self) -> None:
         self.paths.base.mkdir(parents=True, exist_ok=True)
-        record = {
-            "sysctls": {
+        # The kernel settings before any real node, kept in the cache until a stop restores them: a run killed before
+        # its stop left the kubelet's values, which must not become the next run's "before".
+        machine_record = cache_root() / SYSCTLS_BEFORE
+        try:
+            sysctls = json.loads(machine_record.read_text())
+        except (OSError, ValueError):
+            sysctls = {
                 name: _read_sysctl(name) for name in KUBELET_SYSCTLS if Path("/proc/sys", *name.split(".")).exists()
-            },
+            }
+            machine_record.write_text(json.dumps(sysctls))
+        record = {
+            "sysctls": sysctls,
             "dirs_existing": [str(d) for d in HOST_DIRS if d.exists()],
             "netns_existing": sorted(p.name for p in NETNS_DIR.iterdir()) if NETNS_DIR.is_dir() else [],
             "shim_sockets_existing": sorted(p.name for p in SHIM_SOCKETS.iterdir()) if SHIM_SOCKETS.is_dir() else [],
@@ -580,6 +591,7 @@ class RealNode:
         PODMAN_CONFLIST.unlink(missing_ok=True)
         if record:
             self.paths.host_record.unlink(missing_ok=True)
+            (cache_root() / SYSCTLS_BEFORE).unlink(missing_ok=True)
 
 
 def leftovers(base: Path) -> list[str]:
