@@ -45,6 +45,13 @@ def _pod_of(api: KubeApi, namespace: str, args: argparse.Namespace) -> tuple[str
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    try:
+        return _print_logs(args)
+    except KeyboardInterrupt:  # Ctrl-C ends `logs -f`, also while it waits for the pod: exit 0, as documented
+        return 0
+
+
+def _print_logs(args: argparse.Namespace) -> int:
     api, namespace = connect(args)
     pod, state = _pod_of(api, namespace, args)
     params = {"follow": "true"} if args.follow else {}
@@ -63,12 +70,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
                     f"its reason, message and stacktrace (`{args.prog} describe job {args.job}`)",
                     EXIT_NOT_FOUND,
                 ) from None
-            if error.status == 400 and any(w in message for w in WAITING) and time.monotonic() < deadline:
+            waiting = error.status == 400 and any(w in message for w in WAITING)
+            if waiting and args.follow and time.monotonic() < deadline:
                 time.sleep(0.5)  # the container has not started yet: its log is not there to read
                 continue
             raise
-        except KeyboardInterrupt:
-            return 0
 
 
 def add_parser(commands: Any) -> None:

@@ -159,12 +159,13 @@ def list_objects(
     return listed
 
 
-def stream_lines(api: KubeApi, path: str, params: dict[str, str]) -> Iterator[bytes]:
-    """The lines of a streaming GET (a watch, ``logs --follow``) as they come; ApiError on an error status."""
+def stream_lines(api: KubeApi, path: str, params: dict[str, str], read_timeout: float | None = None) -> Iterator[bytes]:
+    """The lines of a streaming GET (a watch, ``logs --follow``) as they come; ApiError on an error status,
+    urllib3's ReadTimeoutError when nothing arrived for ``read_timeout`` seconds (None: wait for ever)."""
     url = api.configuration.host + path + "?" + urlencode(params)
     headers = api._headers("application/json")
     response = api.api_client.rest_client.pool_manager.request(
-        "GET", url, headers=headers, preload_content=False, timeout=urllib3.Timeout(connect=10, read=None)
+        "GET", url, headers=headers, preload_content=False, timeout=urllib3.Timeout(connect=10, read=read_timeout)
     )
     try:
         if response.status >= 400:

@@ -13,10 +13,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import urllib3
+
 from taipod.cli import tables
 from taipod.cli.reading import add_selection_arguments
 from taipod.cli.session import EPILOG, EXIT_USAGE, CliError, check_namespace, connect, list_objects, stream_lines
 from taipod.operator.kubeapi import ApiError, KubeApi, custom_path
+
+WATCH_SECONDS = 240  # the API server ends each watch after this; the client gives up on a silent one 30 s later
 
 __all__ = ["CLEAR", "add_parser", "apply_event", "draw_table"]
 
@@ -65,23 +69,32 @@ def _watch(api: KubeApi, args: argparse.Namespace, namespace: str | None, select
         jobs = {(j["metadata"].get("namespace", ""), j["metadata"]["name"]): j for j in listed["items"]}
         draw_table(args, jobs, tty)
         version = listed["metadata"]["resourceVersion"]
-        params = {"watch": "true", "allowWatchBookmarks": "true", "resourceVersion": version}
+        params = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": version,
+            "timeoutSeconds": str(WATCH_SECONDS),
+        }
         if selector:
             params["labelSelector"] = selector
         try:
             while True:  # the API server ends a watch after its timeout: resume where it was
-                for line in stream_lines(api, path, {**params, "resourceVersion": version}):
-                    event = json.loads(line)
-                    if event.get("type") == "ERROR":
-                        raise ApiError(int(event["object"].get("code", 500)), "watch", event["object"])
-                    version = event["object"]["metadata"].get("resourceVersion", version)
-                    changed = apply_event(jobs, event)
-                    if changed is None:
-                        continue
-                    if tty:
-                        draw_table(args, jobs, tty)
-                    else:
-                        _row(args, changed)
+                lines = stream_lines(api, path, {**params, "resourceVersion": version}, WATCH_SECONDS + 30)
+                try:
+                    for line in lines:
+                        event = json.loads(line)
+                        if event.get("type") == "ERROR":
+                            raise ApiError(int(event["object"].get("code", 500)), "watch", event["object"])
+                        version = event["object"]["metadata"].get("resourceVersion", version)
+                        changed = apply_event(jobs, event)
+                        if changed is None:
+                            continue
+                        if tty:
+                            draw_table(args, jobs, tty)
+                        else:
+                            _row(args, changed)
+                except urllib3.exceptions.ReadTimeoutError:  # a connection gone silent past the server's timeout
+                    continue
         except ApiError as error:
             if error.status != 410:
                 raise
