@@ -314,6 +314,9 @@ def test_helm_install_runs_a_scenario_end_to_end_and_uninstall_leaves_only_the_c
     pvs = [pv.metadata.name for pv in volumes if pv.spec.claim_ref and pv.spec.claim_ref.namespace == namespace]
     assert pvs, "the store's claim is bound to a volume"
     release.uninstall("--wait", "--timeout", "120s")
+    # Helm waits for the Deployment, not for its pod: the garbage collector deletes that after, and the operator takes
+    # a few seconds to stop (its reconciler first, then the Lease it releases for a standby).
+    wait_until(lambda: not pod_names(), 90, "every pod of the release gone after the uninstall")
 
     # Nothing namespaced but what every namespace has (and the Events), the data the chart keeps on uninstall (the
     # store's claim and credentials: helm.sh/resource-policy keep), and what the operator wrote for the namespace's
