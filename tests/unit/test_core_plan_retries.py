@@ -251,3 +251,29 @@ def test_a_retry_plan_is_idempotent_once_applied() -> None:
     )
     again = plan_scenario(facts(applied), NOW + timedelta(seconds=1))
     assert again.job_changes == {} and again.requeue_after == 9
+
+
+def test_a_job_canceled_while_running_is_never_retried_when_its_pod_fails() -> None:
+    """Taipy's cancel of a RUNNING job keeps it RUNNING and abandons its dependents: it must not run again."""
+    canceled = replace(failing(), cancel_request="true", cancel_handled=True)  # type: ignore[type-var]
+    plan = plan_scenario(facts(canceled, job("second", Status.SUBMITTED, Status.ABANDONED)), NOW)  # type: ignore[arg-type]
+    change = plan.job_changes["s1-first"]
+    assert moves(plan, "s1-first") == [Status.FAILED] and change.reason == "TaskFailed"
+    assert change.next_attempt_at is None and change.attempts is not None and len(change.attempts) == 1
+    assert plan.requeue_after is None
+
+
+def test_a_pod_that_succeeded_before_the_deadline_pass_completes() -> None:
+    """Its outputs are in the store already: the deadline must not override a success the operator has not
+    recorded yet."""
+    succeeded = job(
+        "first",
+        Status.SUBMITTED,
+        Status.PENDING,
+        Status.RUNNING,
+        batch_recorded="uid-1",
+        run=run("Succeeded", started=True, termination_message='{"ok": true}', exit_code=0),
+    )
+    plan = plan_scenario(_with_deadline(30, succeeded), NOW)
+    assert moves(plan, "s1-first") == [Status.COMPLETED]
+    assert not plan.job_changes["s1-first"].delete_batch

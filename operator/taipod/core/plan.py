@@ -68,6 +68,11 @@ _VOLUME_CONFLICTS = (
 )
 
 
+def _succeeded(job: JobFacts) -> bool:
+    """Whether the job's pod succeeded: its outputs are written, and observe_run records them (past a deadline too)."""
+    return job.run is not None and job.run.pod is not None and job.run.pod.phase == "Succeeded"
+
+
 def _volume_conflict(message: str) -> bool:
     lowered = message.lower()
     return any(marker in lowered for marker in _VOLUME_CONFLICTS)
@@ -412,7 +417,9 @@ class _Pass:
             if sub.deadline is None:
                 continue
             names = sorted(
-                n for n, job in self.jobs.items() if job.submission == sub.name and self.status[n] not in FINISHED
+                n
+                for n, job in self.jobs.items()
+                if job.submission == sub.name and self.status[n] not in FINISHED and not _succeeded(job)
             )
             if not names:
                 continue
@@ -568,7 +575,9 @@ class _Pass:
         if job.retry is not None:
             attempt = self._attempt(name, Status.FAILED, reason, message)
             change.attempts = (*job.attempts, attempt)
-            if should_retry(job.retry, reason, attempt.number):
+            # A job canceled while RUNNING keeps its status until its pod ends, but is never run again: its dependents
+            # are ABANDONED and its outputs released already.
+            if not job.cancel_request and should_retry(job.retry, reason, attempt.number):
                 self._retry(name, attempt, job.retry)
                 return
             change.clear = change.clear | {"nextAttemptAt"}
