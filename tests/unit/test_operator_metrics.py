@@ -46,6 +46,15 @@ def test_jobs_by_status_every_status_listed_and_read_at_scrape_time() -> None:
     assert samples(metrics)[("taipod_jobs", (("status", "COMPLETED"),))] == 3
 
 
+def test_watching_jobs_again_replaces_the_source() -> None:
+    """kopf may run the startup handler more than once: a second registration must not fail as a duplicate."""
+    metrics = OperatorMetrics()
+    metrics.watch_jobs(lambda: [Status.RUNNING])
+    metrics.watch_jobs(lambda: [Status.FAILED, Status.FAILED])
+    assert samples(metrics)[("taipod_jobs", (("status", "FAILED"),))] == 2
+    assert samples(metrics)[("taipod_jobs", (("status", "RUNNING"),))] == 0
+
+
 def test_transitions_queue_depth_leader_and_dispatch() -> None:
     metrics = OperatorMetrics()
     metrics.record_transitions([Status.PENDING, Status.RUNNING, Status.COMPLETED])

@@ -47,6 +47,7 @@ class _JobsByStatus(Collector):
 class OperatorMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._jobs: _JobsByStatus | None = None
         self.transitions = Counter(
             "taipod_job_transitions",
             "Job status transitions written by this replica, by the status entered",
@@ -98,7 +99,11 @@ class OperatorMetrics:
 
     # -- called by the operator --------------------------------------------------------------------------------------
     def watch_jobs(self, statuses: Callable[[], Iterable[Status]]) -> None:
-        self.registry.register(_JobsByStatus(statuses))
+        """Count the jobs of ``statuses``; again replaces it (kopf may run the startup handler more than once)."""
+        if self._jobs is not None:
+            self.registry.unregister(self._jobs)
+        self._jobs = _JobsByStatus(statuses)
+        self.registry.register(self._jobs)
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         self.queue_depth.set_function(lambda: float(depth()))

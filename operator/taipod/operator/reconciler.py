@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -201,7 +202,10 @@ class Reconciler:
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        # Wait for the requests already sent: the caller releases the Lease next, and a standby that takes it at once
+        # must not race this replica's last writes.
+        shutdown = functools.partial(self.executor.shutdown, wait=True, cancel_futures=True)
+        await asyncio.get_running_loop().run_in_executor(None, shutdown)
 
     async def _work(self) -> None:
         failures: dict[Key, int] = {}
@@ -701,8 +705,11 @@ class Reconciler:
         changes = [c for c in plan.job_changes.values() if not c.is_empty() and c.name in jobs]
         results = await _bounded(self._write_job(jobs[c.name], c, now) for c in changes)
         conflicts = sum(1 for ok in results if not ok)
-        # 4. Stop what was canceled, abandoned or failed.
-        deletes = [c.batch_name or c.name for c in plan.job_changes.values() if c.delete_batch]
+        # 4. Stop what was canceled, abandoned or failed: only jobs whose new status was written. After a conflict the
+        # next pass plans again from fresh state; a batch Job deleted before its outcome is recorded would read as
+        # BatchJobDeleted (an infrastructure failure, never retried under OnFailure) instead of the real reason.
+        written = {c.name for c, ok in zip(changes, results, strict=True) if ok}
+        deletes = [c.batch_name or c.name for c in changes if c.delete_batch and c.name in written]
         await _bounded(self._delete_batch(scenario.namespace, name) for name in deletes)
         # 5. Submission statuses, derived from the jobs as they are now.
         await self._write_submissions(scenario, submissions, plan, now)
