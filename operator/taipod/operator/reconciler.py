@@ -992,10 +992,12 @@ class Reconciler:
         ended = {pod.job: pod.ended_at for pod in pods if pod.ended_at is not None}
         ends: dict[str, dict[str, datetime]] = {}  # submission -> task -> its pod's end
         for job in jobs.values():
-            if job.name in ended:
-                ends.setdefault(job.submission, {})[job.task] = ended[job.name]
+            end = ended.get(manifests.current_batch_name(job))  # pods name their batch Job: the job's latest attempt
+            if end is not None:
+                ends.setdefault(job.submission, {})[job.task] = end
         for job in created:
-            self.metrics.record_dispatch(upstream_end(dag, job.task, ends.get(job.submission, {})), now)
+            if not job.attempts:  # a retry waited for its backoff, not for dispatch
+                self.metrics.record_dispatch(upstream_end(dag, job.task, ends.get(job.submission, {})), now)
 
     async def _delete_batch(self, namespace: str, name: str) -> None:
         try:
