@@ -30,9 +30,10 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium (installed on demand), never a browser Playwright downloads."""
+    """Debian's chromium (installed on demand), never a browser Playwright downloads. Module-scoped: Playwright's sync
+    API keeps an event loop running in the main thread until it stops, and later tests call asyncio.run()."""
     reason = hostpkgs.missing_reason(["chromium"])
     if reason:
         pytest.skip(reason)
