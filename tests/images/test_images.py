@@ -9,67 +9,21 @@ runs also prove that what was pushed is complete.
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.images.conftest import LOCKED_DOWN, MISSING, podman_run, run_image, task_env
 
 from localkube import images
-from localkube.errors import ClusterError
 from taipod._version import __version__
 from taipod.core.runner_images import RUNNER_PYTHONS, runner_tag
 
-_REASON = images.missing_reason()
 pytestmark = [
-    pytest.mark.skipif(_REASON is not None, reason=f"images: {_REASON}"),
+    pytest.mark.skipif(MISSING is not None, reason=f"images: {MISSING}"),
     pytest.mark.timeout(3600),  # a cold build (`make test` builds them first) takes many minutes
 ]
-
-# What the task pods' container needs without CAP_SYS_RESOURCE (the machine's limits are above these).
-ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
-# The chart's security settings of the operator container (non-root, read-only root, no capabilities).
-LOCKED_DOWN = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
-
-
-@pytest.fixture(scope="module")
-def built() -> dict[str, images.BuiltImage]:
-    try:
-        return images.ensure_images()
-    except ClusterError as exc:
-        pytest.fail(f"building the images failed: {exc}")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[images.LocalRegistry]:
-    local = images.LocalRegistry(tmp_path_factory.mktemp("registry"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
-
-
-@pytest.fixture(scope="module")
-def pushed(built: dict[str, images.BuiltImage], registry: images.LocalRegistry) -> dict[str, str]:
-    return {name: images.push(image, registry.address) for name, image in built.items()}
-
-
-def podman(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False, timeout=timeout, env=env)
-
-
-def run_image(ref: str, *args: str, volume: Path | None = None, env: dict[str, str] | None = None) -> str:
-    """``podman run`` of ``ref`` pulled from the loopback registry, without network; its output (must exit 0)."""
-    mounts = ["--volume", f"{volume}:/data"] if volume else []
-    envs = [f"--env={key}={value}" for key, value in (env or {}).items()]
-    done = podman("run", "--rm", "--tls-verify=false", "--network", "none", *ULIMITS, *mounts, *envs, ref, *args)
-    assert done.returncode == 0, f"podman run {ref} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def test_names_and_tags(built: dict[str, images.BuiltImage]) -> None:
@@ -103,22 +57,6 @@ def test_the_registry_serves_every_manifest_and_layer(
                 assert int(answer.headers["Content-Length"]) == int(layer["size"])
 
 
-def task_env(folder: Path, function: str, pickled: dict[str, str] | None = None) -> dict[str, str]:
-    """TAIPOD_TASK as the operator writes it: 21 in, the function's result out, both files under /data."""
-    task = {
-        "job": "job-1",
-        "task": "double",
-        "function": function,
-        "pickled": pickled,
-        "inputs": [
-            {"name": "a", "storageType": "pickle", "url": "file:///data/a.p", "hasDefault": True, "default": 21}
-        ],
-        "outputs": [{"name": "b", "storageType": "pickle", "url": "file:///data/b.p"}],
-    }
-    folder.chmod(0o777)  # the runner writes as its user 10001
-    return {"TAIPOD_TASK": json.dumps(task), "TAIPOD_TERMINATION_LOG": "/data/termination-log"}
-
-
 def read_output(folder: Path) -> object:
     with (folder / "b.p").open("rb") as stored:
         return pickle.load(stored)
@@ -127,11 +65,11 @@ def read_output(folder: Path) -> object:
 @pytest.mark.parametrize("python", RUNNER_PYTHONS)
 def test_each_runner_image_runs_a_task_by_name_as_its_user(pushed: dict[str, str], tmp_path: Path, python: str) -> None:
     ref = pushed[f"runner-py{python}"]
-    identity = podman("run", "--rm", "--tls-verify=false", "--network", "none", "--entrypoint", "id", ref)
+    identity = podman_run(ref, options=["--entrypoint", "id"])
     assert identity.returncode == 0 and "uid=10001(taipod)" in identity.stdout, identity.stderr
     output = run_image(ref, volume=tmp_path, env=task_env(tmp_path, "taipod.samples:double"))
     assert read_output(tmp_path) == 42, output
-    assert (tmp_path / "b.p").stat().st_uid != 0  # written by the image's user, not root
+    assert (tmp_path / "b.p").stat().st_uid == 10001  # written by the image's user
 
 
 @pytest.mark.parametrize("python", RUNNER_PYTHONS)
@@ -146,21 +84,7 @@ def test_each_runner_image_runs_a_function_pickled_by_its_python(
         "print('%d.%d' % sys.version_info[:2])"
     )
     tmp_path.chmod(0o777)
-    done = podman(
-        "run",
-        "--rm",
-        "--tls-verify=false",
-        "--network",
-        "none",
-        *ULIMITS,
-        "--volume",
-        f"{tmp_path}:/data",
-        "--entrypoint",
-        "python",
-        ref,
-        "-c",
-        pickler,
-    )
+    done = podman_run(ref, "-c", pickler, options=["--entrypoint", "python"], volume=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == python, done.stderr
     pickled = {"path": "/data/function", "pythonVersion": python}
     output = run_image(ref, volume=tmp_path, env=task_env(tmp_path, "__main__:_lambda_", pickled))
@@ -173,10 +97,7 @@ def test_a_runner_refuses_a_function_pickled_by_another_python(pushed: dict[str,
     other = RUNNER_PYTHONS[0]
     (tmp_path / "function").write_bytes(b"not read: the version check comes first")
     env = task_env(tmp_path, "__main__:double", {"path": "/data/function", "pythonVersion": other})
-    envs = [f"--env={key}={value}" for key, value in env.items()]
-    done = podman(
-        "run", "--rm", "--tls-verify=false", "--network", "none", *ULIMITS, "--volume", f"{tmp_path}:/data", *envs, ref
-    )
+    done = podman_run(ref, volume=tmp_path, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     message = (tmp_path / "termination-log").read_text()
     assert f"pickled with Python {other} but the task image runs Python {RUNNER_PYTHONS[-1]}" in message
@@ -184,27 +105,14 @@ def test_a_runner_refuses_a_function_pickled_by_another_python(pushed: dict[str,
 
 def test_the_operator_image_starts_as_its_user_under_the_chart_security_settings(pushed: dict[str, str]) -> None:
     ref = pushed["operator"]
-    identity = podman("run", "--rm", "--tls-verify=false", "--network", "none", *LOCKED_DOWN, "--entrypoint", "id", ref)
+    identity = podman_run(ref, options=[*LOCKED_DOWN, "--entrypoint", "id"])
     assert identity.returncode == 0 and "uid=10001(taipod)" in identity.stdout, identity.stderr
     # Everything the operator imports loads on a read-only root without capabilities ...
-    imports = podman(
-        "run",
-        "--rm",
-        "--tls-verify=false",
-        "--network",
-        "none",
-        *LOCKED_DOWN,
-        "--entrypoint",
-        "python",
-        ref,
-        "-c",
-        "import taipod.operator.runtime, kopf, kubernetes, s3fs; print('ok')",
-    )
-    assert imports.returncode == 0 and imports.stdout.strip() == "ok", imports.stderr
+    imports = "import taipod.operator.runtime, kopf, kubernetes, s3fs; print('ok')"
+    loaded = podman_run(ref, "-c", imports, options=[*LOCKED_DOWN, "--entrypoint", "python"])
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "ok", loaded.stderr
     # ... and its entrypoint runs `python -m taipod.operator`, which reads its configuration first: a bad value is
     # answered at once (exit 2, naming the variable), before any cluster is contacted.
-    start = podman(
-        "run", "--rm", "--tls-verify=false", "--network", "none", *LOCKED_DOWN, "--env", "TAIPOD_EVENTS=loud", ref
-    )
+    start = podman_run(ref, options=LOCKED_DOWN, env={"TAIPOD_EVENTS": "loud"})
     assert start.returncode == 2, start.stdout + start.stderr
     assert "taipod operator: TAIPOD_EVENTS='loud' is not one of warnings, all, none" in start.stderr

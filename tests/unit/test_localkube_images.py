@@ -76,13 +76,16 @@ def test_cache_folders_are_keyed_by_every_input(tree: Path) -> None:
     (tree / "operator/taipod/__pycache__/api.cpython-311.pyc").write_bytes(b"\0")
     assert images.image_dir(operator) == first["operator"]
 
-    # The runner's folder and Dockerfile are inputs of the runners only.
+    # The runner's documentation is in no build context; its Dockerfile is an input of the runners only.
     (tree / "runner_image/README.md").write_text("# runner, edited\n")
+    assert images.image_dir(runner) == first["runner"]
+    (tree / "runner_image/Dockerfile").write_text("ARG PYTHON_IMAGE=python:3.11\nFROM ${PYTHON_IMAGE}\nUSER 1\n")
     assert images.image_dir(operator) == first["operator"]
     assert images.image_dir(runner) != first["runner"]
 
     # Sources, README and pyproject are inputs of every image.
-    for relative in ("operator/taipod/sdk/api.py", "README.md", "pyproject.toml", "Dockerfile"):
+    (tree / ".dockerignore").write_text("*\n")
+    for relative in ("operator/taipod/sdk/api.py", "README.md", "pyproject.toml", "Dockerfile", ".dockerignore"):
         before = images.image_dir(operator)
         (tree / relative).write_text((tree / relative).read_text() + "# edited\n")
         assert images.image_dir(operator) != before, relative

@@ -42,8 +42,9 @@ from .build import STAMP, cache_root
 from .errors import ClusterError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-PACKAGES = ("buildah", "podman", "mmdebstrap", "docker-registry", "skopeo", "runc", "uidmap")
-"""The Debian packages of the pipeline (podman imports the base and runs images in the tests)."""
+PACKAGES = ("buildah", "runc", "podman", "mmdebstrap", "docker-registry", "skopeo")
+"""The Debian packages of the pipeline: runc (crun fails on hybrid cgroups), podman imports the base and runs the
+images in the tests, skopeo pushes the archives."""
 
 RECIPE_VERSION = "1"  # bump when the base recipe below changes in a way its inputs do not show
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -88,9 +89,6 @@ class ImageRecipe:
     tag: str
     dockerfile: Path
     python: str  # the base's Python minor version
-
-    def suite(self) -> str:
-        return SUITES[self.python]
 
 
 def image_names() -> list[str]:
@@ -146,18 +144,15 @@ def _context_files() -> Iterator[Path]:
 
 
 def image_key(item: ImageRecipe) -> str:
-    """A hash of every input of the image: its Dockerfile (and runner_image/ for runners), the build context, the
-    base's recipe and the tag."""
+    """A hash of every input of the image: its Dockerfile, the build context as .dockerignore keeps it, the base's
+    recipe and the tag. Files next to a Dockerfile that are not in the context (runner_image/README.md) are not
+    inputs: editing the documentation rebuilds nothing."""
     digest = hashlib.sha256()
     digest.update(json.dumps([item.name, item.repository, item.tag, base_key(item.python)]).encode())
-    inputs = list(_context_files())
-    inputs.append(item.dockerfile)
-    if item.dockerfile.parent != REPO_ROOT:
-        inputs.extend(sorted(p for p in item.dockerfile.parent.rglob("*") if p.is_file()))
-    for path in inputs:
+    for path in [*_context_files(), REPO_ROOT / ".dockerignore", item.dockerfile]:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(path.read_bytes() if path.is_file() else b"")
         digest.update(b"\0")
     return digest.hexdigest()[:12]
 
@@ -283,6 +278,7 @@ def _built(item: ImageRecipe, folder: Path) -> BuiltImage:
 
 
 def _build(item: ImageRecipe) -> BuiltImage:
+    key = image_key(item)
     folder = image_dir(item)
     base = _ensure_base(item.python)
     started = time.monotonic()
@@ -309,16 +305,28 @@ def _build(item: ImageRecipe) -> BuiltImage:
         f"buildah bud of {item.name}",
     )
     seconds = time.monotonic() - started
+    if image_key(item) != key:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ClusterError(f"the inputs of {item.name} changed during its build: run it again (nothing was cached)")
     archive = staging / "image.oci.tar"
     _run(["buildah", "push", "--quiet", local, f"oci-archive:{archive}:{item.repository}:{item.tag}"], log, "save")
     size, compressed = _archive_sizes(archive)
-    info = {"size": size, "compressed_size": compressed, "build_seconds": round(seconds, 1), "base": base}
+    info = {
+        "size": size,
+        "compressed_size": compressed,
+        "build_seconds": round(seconds, 1),
+        "save_seconds": round(time.monotonic() - started - seconds, 1),  # the OCI archive (gzip) and its sizes
+        "base": base,
+    }
     (staging / "info.json").write_text(json.dumps(info, indent=1) + "\n")
-    (staging / STAMP).write_text(image_key(item) + "\n")
+    (staging / STAMP).write_text(key + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     _prune(item.name, keep=folder)
-    _log(f"{item.name} built in {seconds:.0f}s ({size / 1e6:.0f} MB, {compressed / 1e6:.0f} MB compressed)")
+    _log(
+        f"{item.name} built in {seconds:.0f}s, saved in {info['save_seconds']:.0f}s ({size / 1e6:.0f} MB, "
+        f"{compressed / 1e6:.0f} MB compressed)"
+    )
     return _built(item, folder)
 
 
