@@ -23,6 +23,7 @@ One real node per machine: the cgroup tree ``/kubepods`` is machine-wide.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -71,6 +72,8 @@ HOST_DIRS = (
     Path("/var/lib/cni"),  # libcni's cache of results, a constant of containerd's CNI library
 )
 CNI_RESULTS = Path("/var/lib/cni/results")
+MACHINE_CLAIM = cache_root() / "real-node-owner.json"  # which real node owns this machine (one at a time)
+MACHINE_LOCK = cache_root() / ".real-node.lock"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NETNS_DIR = Path("/run/netns")
 SHIM_SOCKETS = Path("/run/containerd/s")
@@ -280,6 +283,47 @@ def _pids_in(tree: Path) -> set[int]:
     return pids
 
 
+def _machine_owner() -> dict[str, Any]:
+    try:
+        owner: dict[str, Any] = json.loads(MACHINE_CLAIM.read_text())
+    except (OSError, ValueError):
+        return {}
+    kubelet, claimant = int(owner.get("kubelet_pid") or 0), int(owner.get("claimant_pid") or 0)
+    alive = procs.alive(kubelet) if kubelet else bool(claimant) and procs.alive(claimant)
+    return owner if alive else {}
+
+
+def _claim_machine(base: Path, wait: float, kubelet_pid: int = 0) -> None:
+    """Record that the real node of ``base`` owns this machine (the ``/kubepods`` cgroups, /var/lib/kubelet, the
+    kubelet's sysctls), waiting up to ``wait`` seconds while another live one does."""
+    deadline = time.monotonic() + wait
+    MACHINE_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        with MACHINE_LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            owner = _machine_owner()
+            if not owner or owner.get("base") == str(base):
+                claim = {"base": str(base), "claimant_pid": os.getpid(), "kubelet_pid": kubelet_pid}
+                MACHINE_CLAIM.write_text(json.dumps(claim))
+                return
+        if time.monotonic() > deadline:
+            raise ClusterError(
+                f"another real node runs on this machine (state folder {owner.get('base')}); one at a time. Stop it "
+                "(python -m localkube down --state-dir ITS_CLUSTER_FOLDER), or wait for its test run to end."
+            )
+        time.sleep(2)
+
+
+def _release_machine(base: Path) -> None:
+    if not MACHINE_CLAIM.exists():
+        return
+    with MACHINE_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(MACHINE_CLAIM.read_text()).get("base") == str(base):
+                MACHINE_CLAIM.unlink()
+
+
 def _our_cni_results() -> list[Path]:
     """libcni's cached results of our pods (containerd calls no CNI DEL for pods whose node is stopped): our network's,
     and the loopback ones of the same containers."""
@@ -333,7 +377,9 @@ class RealNode:
         self.paths = RealNodePaths(cluster.state_dir / "realnode")
 
     # -- start -----------------------------------------------------------------------------
-    def start(self, timeout: float = 180, detach: bool = False) -> str:
+    def start(self, timeout: float = 180, detach: bool = False, wait_for_machine: float = 900) -> str:
+        """Start containerd and the kubelet and wait until the node is Ready. One real node per machine: while another
+        one runs (another cluster's), wait up to ``wait_for_machine`` seconds for it to stop, then fail saying so."""
         state = self.cluster.load()
         if state is None:
             raise ClusterError("start the cluster before its real node")
@@ -342,8 +388,14 @@ class RealNode:
         reason = missing_reason()
         if reason:
             raise ClusterError(reason)
+        deadline = time.monotonic() + wait_for_machine
+        _claim_machine(self.paths.base, wait_for_machine)
         busy = [tree for tree in _cgroup_trees() if _pids_in(tree)]
+        while busy and time.monotonic() < deadline:  # a kubelet that claimed nothing (an older localkube's)
+            time.sleep(2)
+            busy = [tree for tree in _cgroup_trees() if _pids_in(tree)]
         if busy:
+            _release_machine(self.paths.base)
             raise ClusterError(
                 f"another real node (or kubelet) runs on this machine: {busy[0]} has processes. Stop it first "
                 "(python -m localkube down --state-dir ITS_STATE_DIR)."
@@ -359,6 +411,9 @@ class RealNode:
             self._start_containerd(tie, timeout)
             self._import(self.paths.base / "pause.oci.tar")
             self._start_kubelet(kubelet, tie)
+            _claim_machine(
+                self.paths.base, 0, kubelet_pid=self.cluster.state.pids["kubelet"] if self.cluster.state else 0
+            )
             self._initialize_node(timeout)
         except BaseException:
             self.stop()
@@ -589,6 +644,7 @@ class RealNode:
         for stale in _our_cni_results():
             stale.unlink(missing_ok=True)
         PODMAN_CONFLIST.unlink(missing_ok=True)
+        _release_machine(self.paths.base)
         if record:
             self.paths.host_record.unlink(missing_ok=True)
             (cache_root() / SYSCTLS_BEFORE).unlink(missing_ok=True)
