@@ -30,17 +30,20 @@ GROUP, VERSION = "taipod.io", "v1alpha1"
 OPERATOR_NS = "taipod-bench"
 OPERATOR_SA = "taipod-operator"
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NS}:{OPERATOR_SA}"
+ARGO_NS, ARGO_SA = "argo-bench", "argo-controller"  # the peer's controller, tests/bench/argo.py
+ARGO_USER = f"system:serviceaccount:{ARGO_NS}:{ARGO_SA}"
 KWOK_NODE_SELECTOR = {"type": "kwok"}
 KWOK_TOLERATIONS = [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]
 FINISHED = frozenset({"COMPLETED", "FAILED", "SKIPPED", "CANCELED", "ABANDONED"})
 
-# Only the operator's requests are audited (the policy names its ServiceAccount): the counts per verb and resource
-# are the operator's own, while apiserver_request_total mixes every client (controllers, scheduler, kwok, us).
+# Only the operator's and Argo's controller's requests are audited (the policy names their ServiceAccounts): the
+# counts per verb and resource are their own, while apiserver_request_total mixes every client (controllers,
+# scheduler, kwok, us).
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
     "kind": "Policy",
     "omitStages": ["RequestReceived"],
-    "rules": [{"level": "Metadata", "users": [OPERATOR_USER]}, {"level": "None"}],
+    "rules": [{"level": "Metadata", "users": [OPERATOR_USER, ARGO_USER]}, {"level": "None"}],
 }
 # A tuned control plane: kube-controller-manager's default client rate limit (20 QPS, burst 30, shared by the Job
 # controller's pod creates, status updates and finalizer patches) caps any Job-based system at about 4 jobs/s, which
@@ -55,19 +58,63 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-class BenchCluster(LocalCluster):
-    """A LocalCluster whose API server writes an audit log of the operator's requests (and, tuned, raised client
-    rate limits for the controller manager and the scheduler)."""
+@dataclass(frozen=True)
+class Pinning:
+    """Which CPUs the platform (control plane, kwok, node agent, the benchmark) and the controllers under test (the
+    operator, Argo's workflow-controller) may use: on a real cluster the operator runs on a worker node, not on the
+    control plane's cores. ``None`` leaves a side unpinned."""
 
-    def __init__(self, state_dir: Path, tuned: bool = True) -> None:
+    platform: str | None = None
+    controllers: str | None = None
+
+    @classmethod
+    def split(cls) -> Pinning:
+        """The last CPU of this process's affinity for the controllers, the others for the platform."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("pinning needs at least 2 CPUs; run with --unpinned")
+        return cls(",".join(map(str, cpus[:-1])), str(cpus[-1]))
+
+    def describe(self) -> str:
+        if self.platform is None:
+            return "unpinned (every process shares every core)"
+        return (
+            f"pinned: control plane, kwok and the benchmark on CPU {self.platform}; "
+            f"the controllers under test on CPU {self.controllers}"
+        )
+
+    @staticmethod
+    def prefix(cpus: str | None) -> list[str]:
+        return ["taskset", "-c", cpus] if cpus else []
+
+
+class BenchCluster(LocalCluster):
+    """A LocalCluster whose API server writes an audit log of the controllers' requests; tuned, raised client rate
+    limits for the controller manager and the scheduler; pinned, every process on the platform's CPUs; kwok with an
+    extra stage for Argo's pods (kwok-argo.yaml)."""
+
+    def __init__(self, state_dir: Path, tuned: bool = True, pinning: Pinning | None = None) -> None:
         super().__init__(state_dir)
         self.tuned = tuned
+        self.pinning = pinning or Pinning()
 
     @property
     def audit_log(self) -> Path:
         return self.state_dir / "audit.jsonl"
 
+    def _kwok_config(self) -> Path:
+        from localkube.cluster import KWOK_CONFIG
+
+        path = self.state_dir / "kwok-bench.yaml"
+        path.write_text(KWOK_CONFIG.read_text() + "\n---\n" + (Path(__file__).parent / "kwok-argo.yaml").read_text())
+        return path
+
     def _spawn(self, name: str, cmd: list[str], tie: bool, env: dict[str, str] | None = None) -> int:
+        if name == "kwok":
+            cmd = [f"--config={self._kwok_config()}" if a.startswith("--config=") else a for a in cmd]
+        return super()._spawn(name, [*Pinning.prefix(self.pinning.platform), *self._flags(name, cmd)], tie, env)
+
+    def _flags(self, name: str, cmd: list[str]) -> list[str]:
         extra: list[str] = []
         if name == "kube-apiserver":
             policy = self.state_dir / "audit-policy.yaml"
@@ -81,7 +128,7 @@ class BenchCluster(LocalCluster):
             ]
         elif self.tuned:
             extra = TUNED_FLAGS.get(name, [])
-        return super()._spawn(name, [*cmd, *extra], tie, env)
+        return [*cmd, *extra]
 
 
 # -- API ---------------------------------------------------------------------------------------------------------
@@ -174,27 +221,31 @@ def install_taipod(cluster: LocalCluster, api: Api) -> None:
 
 
 def operator_kubeconfig(cluster: LocalCluster, api: Api) -> Path:
-    """A kubeconfig with the token of a ServiceAccount bound to cluster-admin: the operator's own identity, so the
-    audit log can tell its requests from everyone else's."""
-    api.ensure_namespace(OPERATOR_NS)
+    """The operator's own identity, so the audit log can tell its requests from everyone else's."""
+    return service_account_kubeconfig(cluster, api, OPERATOR_NS, OPERATOR_SA)
+
+
+def service_account_kubeconfig(cluster: LocalCluster, api: Api, namespace: str, account: str) -> Path:
+    """A kubeconfig with the token of a ServiceAccount bound to cluster-admin."""
+    api.ensure_namespace(namespace)
     with contextlib.suppress(ApiError):
-        api.create(f"/api/v1/namespaces/{OPERATOR_NS}/serviceaccounts", {"metadata": {"name": OPERATOR_SA}})
+        api.create(f"/api/v1/namespaces/{namespace}/serviceaccounts", {"metadata": {"name": account}})
     with contextlib.suppress(ApiError):
         api.create(
             "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
             {
-                "metadata": {"name": "taipod-bench-operator"},
+                "metadata": {"name": f"bench-{namespace}-{account}"},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                "subjects": [{"kind": "ServiceAccount", "name": OPERATOR_SA, "namespace": OPERATOR_NS}],
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
             },
         )
     token = api.create(
-        f"/api/v1/namespaces/{OPERATOR_NS}/serviceaccounts/{OPERATOR_SA}/token",
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 86400}},
     )["status"]["token"]
     assert cluster.state is not None
-    path = cluster.state_dir / "operator.kubeconfig"
-    write_kubeconfig(path, cluster.state.server, cluster.state_dir / "pki" / "ca.crt", token, name="bench-operator")
+    path = cluster.state_dir / f"{account}.kubeconfig"
+    write_kubeconfig(path, cluster.state.server, cluster.state_dir / "pki" / "ca.crt", token, name=f"bench-{account}")
     return path
 
 
@@ -365,8 +416,10 @@ class OperatorProcess:
         kwok: bool,
         storage_env: dict[str, str],
         module: str = "taipod.operator",
+        cpus: str | None = None,
     ) -> None:
         self.module = module
+        self.cpus = cpus
         self.kubeconfig = kubeconfig
         self.namespaces = namespaces
         self.log_path = log_path
@@ -396,7 +449,7 @@ class OperatorProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as sink:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [*Pinning.prefix(self.cpus), sys.executable, "-m", self.module],
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -622,10 +675,10 @@ _AUDIT_VERBS = {"create": "POST", "update": "PUT", "deletecollection": "DELETE"}
 
 
 class AuditCounter:
-    """The operator's requests by (verb, resource), read from the audit log between two marks."""
+    """One controller's requests by (verb, resource), read from the audit log between two marks."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, user: str = OPERATOR_USER) -> None:
+        self.path, self.user = path, user
 
     def mark(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
@@ -641,7 +694,7 @@ class AuditCounter:
                 event = json.loads(raw)
             except ValueError:
                 continue
-            if event.get("auditID") in seen or (event.get("user") or {}).get("username") != OPERATOR_USER:
+            if event.get("auditID") in seen or (event.get("user") or {}).get("username") != self.user:
                 continue
             seen.add(event["auditID"])
             ref = event.get("objectRef") or {}

@@ -1,15 +1,19 @@
 """Run the benchmarks of issue 6 and print a table: ``python -m tests.bench`` or ``python tests/bench/run.py``.
 
-Sections (``--only``): latency (a chain on the local node, real pods), throughput (kwok: taipod against plain
-batch/v1 Jobs on the same cluster), scale (a ``--tasks`` scenario, wide and layered, under kwok), sdk
+Sections (``--only``): latency (a chain on the local node, real pods), chain (the same chain on kwok nodes, taipod
+against Argo Workflows), throughput (kwok: taipod and Argo Workflows against plain batch/v1 Jobs on the same
+cluster), scale (a ``--tasks`` scenario, wide and layered, under kwok), sdk
 (``tp.get_jobs()`` with ``--tasks`` jobs). A fresh local cluster is started in a temporary folder and stopped at the
-end; the operator runs as a child process (``python -m taipod.operator``), one per measurement.
+end; the operator runs as a child process (``python -m taipod.operator``), one per measurement, and so does Argo's
+workflow-controller. By default the platform (control plane, kwok, the benchmark) is pinned to one core and the
+controllers under test to another (``--unpinned`` to share every core).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -17,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("latency", "throughput", "scale", "sdk", "data", "handover")
+SECTIONS = ("latency", "chain", "throughput", "scale", "sdk", "data", "handover")
 
 
 def _paths() -> None:
@@ -36,6 +40,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chain", type=int, default=20, help="tasks of the latency chain")
     parser.add_argument("--kwok-nodes", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="record the operator with py-spy (throughput, scale)")
+    parser.add_argument(
+        "--unpinned",
+        action="store_true",
+        help="let every process use every core (default: control plane on one core, the controllers on another)",
+    )
+    parser.add_argument("--no-argo", action="store_true", help="leave out the Argo Workflows peer (chain, throughput)")
     parser.add_argument(
         "--default-platform",
         action="store_true",
@@ -64,12 +74,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _paths()
-    from tests.bench import harness, sections
+    from tests.bench import argo, harness, sections
     from tests.bench.report import render
 
     run_dir = (args.run_dir or Path(tempfile.mkdtemp(prefix="taipod-bench-"))).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    cluster = harness.BenchCluster(run_dir / "cluster", tuned=not args.default_platform)
+    wanted = args.only.split(",")
+    # Built before anything is measured (about 3 minutes the first time).
+    argo_dir = argo.ensure_built() if not args.no_argo and {"chain", "throughput"} & set(wanted) else None
+    pinning = harness.Pinning() if args.unpinned else harness.Pinning.split()
+    if pinning.platform is not None:
+        # This process and everything it starts share the platform's CPUs; the controllers get theirs by taskset.
+        os.sched_setaffinity(0, {int(c) for c in pinning.platform.split(",")})
+    cluster = harness.BenchCluster(run_dir / "cluster", tuned=not args.default_platform, pinning=pinning)
     started = time.monotonic()
     harness.log(f"run folder {run_dir}; starting a local cluster")
     cluster.start()
@@ -78,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api = harness.Api(cluster.kubeconfig)
         harness.install_taipod(cluster, api)
-        bench = sections.Bench(cluster, api, run_dir, harness.operator_kubeconfig(cluster, api), args)
-        for name in [s for s in SECTIONS if s in args.only.split(",")]:
+        bench = sections.Bench(cluster, api, run_dir, harness.operator_kubeconfig(cluster, api), args, pinning=pinning)
+        if argo_dir is not None:
+            argo.install(cluster, api, argo_dir)
+            bench.argo = argo_dir
+            bench.argo_kubeconfig = harness.service_account_kubeconfig(cluster, api, harness.ARGO_NS, harness.ARGO_SA)
+        for name in [s for s in SECTIONS if s in wanted]:
             harness.log(f"== {name}")
             try:
                 getattr(sections, name)(bench)
@@ -102,6 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.report.notes.append(
         f"control plane: {platform}{kwok}; operator source {', '.join(codes) or '-'}; run time {elapsed:.0f} s"
     )
+    bench.report.notes.append(f"CPUs: {pinning.describe()}")
+    if argo_dir is not None:
+        settings = "; ".join(
+            f"{s.name}: --qps {s.qps} --burst {s.burst}" + (f" DEFAULT_REQUEUE_TIME={s.requeue}" if s.requeue else "")
+            for s in argo.SETTINGS.values()
+        )
+        bench.report.notes.append(
+            f"peer: Argo Workflows {argo.ARGO_VERSION} workflow-controller built from its Go module ({settings}); its "
+            "pods are finished by a kwok stage (tests/bench/kwok-argo.yaml) and write no WorkflowTaskResult, which "
+            "spares Argo the executor's API writes (slightly optimistic for Argo)"
+        )
     print(render(bench.report))
     (run_dir / "results.json").write_text(
         json.dumps(

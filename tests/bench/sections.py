@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import statistics
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench import shapes
+from tests.bench import argo, shapes
 from tests.bench.harness import (
+    ARGO_USER,
     FINISHED,
     ROOT,
     Api,
@@ -26,6 +28,7 @@ from tests.bench.harness import (
     BenchCluster,
     CpuMeter,
     OperatorProcess,
+    Pinning,
     Profiler,
     Timeline,
     Watcher,
@@ -80,6 +83,9 @@ class Bench:
     report: Report = field(default_factory=Report)
     kwok: bool = False
     sections_run: set[str] = field(default_factory=set)
+    pinning: Pinning = field(default_factory=Pinning)
+    argo: Path | None = None  # the built peer (argo.ensure_built()), None when it is left out
+    argo_kubeconfig: Path | None = None
 
     @property
     def audit(self) -> AuditCounter:
@@ -107,8 +113,17 @@ class Bench:
             kwok=kwok,
             storage_env=self.storage_env(),
             module=self.args.operator_module,
+            cpus=self.pinning.controllers,
         )
         return op.start(self.api)
+
+    def argo_controller(self, name: str, namespace: str, limits: tuple[int, int]) -> argo.ArgoController:
+        assert self.argo is not None and self.argo_kubeconfig is not None
+        log_path = self.run_dir / "logs" / f"argo-{name}.log"
+        ctl = argo.ArgoController(
+            self.argo, self.argo_kubeconfig, namespace, limits, log_path, self.pinning.controllers
+        )
+        return ctl.start(self.api)
 
     def storage_env(self) -> dict[str, str]:
         """The data plane of the benchmark's cluster: its S3 server, as the chart's default mode has it."""
@@ -165,7 +180,8 @@ def wait_finished(
     n: int,
     timeout: float,
     what: str,
-    operator: OperatorProcess | None = None,
+    operator: OperatorProcess | argo.ArgoController | None = None,
+    finished: frozenset[str] = FINISHED,
     prefix: str = "",
     stall: float = 0,
 ) -> bool:
@@ -174,12 +190,12 @@ def wait_finished(
     last_log = started
     progress, progressed = -1, started
     while True:
-        done = timeline.count(FINISHED, prefix)
+        done = timeline.count(finished, prefix)
         if done >= n:
             return True
         now = time.monotonic()
         if operator is not None and not operator.alive():
-            raise RuntimeError(f"{what}: the operator died; see {operator.log_path}")
+            raise RuntimeError(f"{what}: the controller died; see {operator.log_path}")
         if len(timeline.first) != progress:
             progress, progressed = len(timeline.first), now
         if now - started > timeout:
@@ -189,7 +205,7 @@ def wait_finished(
             log(f"{what}: stalled, no job changed status for {stall:.0f}s ({done}/{n} finished)")
             return False
         if now - last_log > 15:
-            usage = f", operator RSS {operator.usage().rss_mb:.0f} MB" if operator is not None else ""
+            usage = f", controller RSS {operator.usage().rss_mb:.0f} MB" if operator is not None else ""
             log(f"{what}: {done}/{n} jobs finished after {now - started:.0f}s{usage}")
             last_log = now
         time.sleep(0.25)
@@ -319,9 +335,99 @@ def latency(bench: Bench) -> None:
     report.add(section, "operator RSS / CPU", f"{usage.peak_rss_mb:.0f} MB / {usage.cpu_seconds:.1f} s")
 
 
+# -- 1b. step latency under kwok, against Argo -------------------------------------------------------------------
+def _steps(added: dict[str, float], succeeded: dict[str, float], order: list[str]) -> list[float]:
+    """Per step of a chain: its upstream pod seen Succeeded -> its own pod seen created."""
+    return [added[down] - succeeded[up] for up, down in itertools.pairwise(order) if up in succeeded and down in added]
+
+
+def _taipod_chain(bench: Bench, n: int) -> list[float]:
+    api, ns = bench.api, "bench-chain-taipod"
+    api.ensure_namespace(ns)
+    pods, pod_watch = bench.watch(f"/api/v1/namespaces/{ns}/pods", pod_marks)
+    jobs, job_watch = bench.watch(custom(ns, "jobs"), taipod_job_marks)
+    op = bench.operator("chain", [ns], kwok=True)
+    try:
+        api.create(custom(ns, "scenarios"), shapes.scenario("chain", shapes.chain(n, shapes.NO_CODE)))
+        scenario_ready(api, ns, "chain")
+        api.create(custom(ns, "submissions"), shapes.submission("chain-1", "chain"))
+        wait_finished(jobs, n, bench.args.latency_timeout, f"taipod {n}-task chain (kwok)", op)
+    finally:
+        op.stop()
+        pod_watch.stop()
+        job_watch.stop()
+    by_task = jobs_by_task(api, ns, "chain-1")
+    order = [by_task[f"t{i}"]["metadata"]["name"] for i in range(n) if f"t{i}" in by_task]
+    return _steps(pods.times("added"), pods.times("succeeded"), order)
+
+
+def _argo_chain(bench: Bench, n: int, limits: str) -> list[float]:
+    api, ns = bench.api, f"bench-chain-argo-{limits}"
+    api.ensure_namespace(ns)
+    path = f"/apis/argoproj.io/v1alpha1/namespaces/{ns}/workflows"
+    pods, pod_watch = bench.watch(f"/api/v1/namespaces/{ns}/pods", argo.pod_marks)
+    workflows, wf_watch = bench.watch(path, argo.workflow_marks)
+    ctl = bench.argo_controller(f"chain-{limits}", ns, argo.SETTINGS[limits])
+    try:
+        api.create(path, argo.dag("chain", n, chain=True))
+        wait_finished(
+            workflows, 1, bench.args.latency_timeout, f"Argo {n}-task chain ({limits})", ctl, argo.FINISHED_PHASES
+        )
+    finally:
+        ctl.stop()
+        pod_watch.stop()
+        wf_watch.stop()
+    return _steps(pods.times("added"), pods.times("succeeded"), [f"t{i}" for i in range(n)])
+
+
+def chain(bench: Bench) -> None:
+    """The same chain for taipod and Argo, on kwok nodes: Argo's executor cannot run on the node agent (its pods need
+    the argoexec image and the API server from inside the pod), so both are measured where pods finish at once and
+    only the controllers' reaction is timed: upstream pod Succeeded -> downstream pod created (for taipod this
+    includes the Job controller's hop, batch Job -> pod)."""
+    bench.ensure_kwok()
+    n, report = bench.args.chain, bench.report
+    section = f"1b. step latency, {n}-task chain on kwok nodes: pod Succeeded -> next pod created"
+    ours = _taipod_chain(bench, n)
+    report.add(section, "taipod", spread(ours) + f" ({len(ours)} steps)")
+    report.raw["chain"] = {"taipod": ours}
+    if bench.argo is None or not ours:
+        return
+    for limits, setting in argo.SETTINGS.items():
+        theirs = _argo_chain(bench, n, limits)
+        report.raw["chain"][f"argo-{limits}"] = theirs
+        name = setting.name
+        report.add(section, name, spread(theirs) + f" ({len(theirs)} steps)")
+        if theirs:
+            p95, their_p95 = percentile(ours, 0.95), percentile(theirs, 0.95)
+            report.add(
+                section, f"  p95 taipod / {name}", f"{p95 / their_p95:.2f}", "< 1 (below Argo's)", p95 < their_p95
+            )
+
+
 # -- 2. throughput --------------------------------------------------------------------------------------------------
-def baseline(bench: Bench, n: int, label: str) -> tuple[float, float]:
-    """n plain batch/v1 Jobs created directly, until each is Complete: jobs per second."""
+@dataclass(frozen=True)
+class Run:
+    """One measured run: ``shape`` pairs it with the other systems' runs ("wide": one scenario n tasks wide, one
+    workflow of an n-task DAG; "single": n single-task submissions, n single-step workflows)."""
+
+    system: str  # "baseline", "taipod", "Argo (defaults)", "Argo (raised limits)"
+    shape: str
+    what: str
+    rate: float  # jobs per second
+    cpu: float  # CPU seconds per job of the cluster's processes and the controller
+    api_cpu: float  # kube-apiserver's CPU seconds per job
+
+
+SHAPES = {"wide": "1 scenario/workflow of {n} independent tasks", "single": "{n} single-task submissions/workflows"}
+
+
+def _api_cpu(meter: CpuMeter) -> float:
+    return meter.used()[1].get("kube-apiserver", 0.0)
+
+
+def baseline(bench: Bench, n: int, label: str) -> Run:
+    """n plain batch/v1 Jobs created directly, until each is Complete."""
     api, report = bench.api, bench.report
     ns = f"bench-baseline-{label}"
     api.ensure_namespace(ns)
@@ -341,7 +447,7 @@ def baseline(bench: Bench, n: int, label: str) -> tuple[float, float]:
     finally:
         batch_watch.stop()
         pod_watch.stop()
-    cpu, busy = cpu_text(meter), busy_seconds(meter)
+    cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)
     totals = delta(settled_request_totals(api), before)
     end = max(batches.earliest(["complete", "failed"]).values())
     pods_end = max(pods.times("succeeded").values(), default=end)
@@ -356,18 +462,11 @@ def baseline(bench: Bench, n: int, label: str) -> tuple[float, float]:
     report.requests[f"baseline {label}: all clients, per plain Job"] = per_job(totals, n)
     if api_profile is not None:
         report.api_profiles[f"baseline {label}, first 10 s"] = api_profile.summary()
-    return rate, busy / n
+    return Run("baseline", "", f"{n} plain Jobs", rate, busy / n, api_cpu / n)
 
 
-def taipod_run(
-    bench: Bench,
-    name: str,
-    n: int,
-    *,
-    many: bool,
-) -> tuple[str, float, float]:
-    """One scenario n tasks wide: one submission of the scenario (many=False) or n single-task submissions; returns
-    what ran, its jobs per second and CPU seconds per job (the ratios to the baseline are added by throughput())."""
+def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
+    """One scenario n tasks wide: one submission of the scenario (many=False) or n single-task submissions."""
     api, report = bench.api, bench.report
     ns = f"bench-{name}"
     api.ensure_namespace(ns)
@@ -394,7 +493,7 @@ def taipod_run(
             api.create(custom(ns, "submissions"), shapes.submission("all", "s"))
         done = wait_finished(jobs, n, bench.args.throughput_timeout, name, op)
         usage = op.usage()
-        cpu, busy = cpu_text(meter), busy_seconds(meter)
+        cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)
     finally:
         if profiler is not None:
             path = profiler.stop()
@@ -424,7 +523,64 @@ def taipod_run(
         report.api_profiles[f"{what}, first 10 s"] = api_profile.summary()
     report.requests[f"taipod, {what}: the operator, per job"] = per_job(ops, n)
     report.requests[f"taipod, {what}: all clients, per job"] = per_job(totals, n)
-    return what, rate, busy / n
+    return Run("taipod", "single" if many else "wide", what, rate, busy / n, api_cpu / n)
+
+
+def argo_run(bench: Bench, shape: str, n: int, limits: str) -> Run:
+    """Argo Workflows on the same shapes: one workflow of an n-task DAG of independent tasks ("wide"), or n
+    single-step workflows ("single"), with the controller's documented client limits or raised ones."""
+    api, report = bench.api, bench.report
+    system = argo.SETTINGS[limits].name
+    ns = f"bench-argo-{shape}-{limits}"
+    api.ensure_namespace(ns)
+    workflows, wf_watch = bench.watch(f"/apis/argoproj.io/v1alpha1/namespaces/{ns}/workflows", argo.workflow_marks)
+    pods, pod_watch = bench.watch(f"/api/v1/namespaces/{ns}/pods", argo.pod_marks)
+    ctl = bench.argo_controller(f"{shape}-{limits}", ns, argo.SETTINGS[limits])
+    audit = AuditCounter(bench.cluster.audit_log, ARGO_USER)
+    try:
+        audit_from = audit.mark()
+        before = request_totals(api)
+        meter = CpuMeter(bench.cluster, {"argo": ctl.pid})
+        path = f"/apis/argoproj.io/v1alpha1/namespaces/{ns}/workflows"
+        if shape == "single":
+            start = min(api.create_many(path, (argo.single_step(f"w{i}") for i in range(n))))
+            expected = n
+        else:
+            start = time.time()
+            api.create(path, argo.dag("dag", n))
+            expected = 1
+        done = wait_finished(
+            workflows, expected, bench.args.throughput_timeout, f"argo {shape} {limits}", ctl, argo.FINISHED_PHASES
+        )
+        usage = ctl.usage()
+        cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)
+    finally:
+        ctl.stop()
+        wf_watch.stop()
+        pod_watch.stop()
+    totals = delta(settled_request_totals(api), before)
+    ops = audit.counts(audit_from)
+    finished = workflows.earliest(argo.FINISHED_PHASES)
+    phases = Counter(w for (_, w) in workflows.first if w in argo.FINISHED_PHASES)
+    end = max(finished.values(), default=time.time())
+    rate = n / (end - start)
+    what = f"{n} single-step workflows" if shape == "single" else f"1 workflow, a DAG of {n} independent tasks"
+    section = "2. throughput (kwok)"
+    report.add(
+        section,
+        f"{system}, {what}: create -> workflow(s) finished",
+        f"{rate:.1f} jobs/s ({end - start:.1f} s; workflows {dict(phases)}; {pods.count(['succeeded'])}/{n} pods "
+        f"Succeeded{'' if done else ', TIMED OUT'})",
+    )
+    report.add(
+        section,
+        f"  workflow-controller CPU / peak RSS ({system}, {what})",
+        f"{usage.cpu_seconds:.1f} s / {usage.peak_rss_mb:.0f} MB",
+    )
+    report.add(section, f"  CPU by process ({system}, {what})", cpu)
+    report.requests[f"{system}, {what}: the workflow-controller, per job"] = per_job(ops, n)
+    report.requests[f"{system}, {what}: all clients, per job"] = per_job(totals, n)
+    return Run(system, shape, what, rate if done else 0.0, busy / n, api_cpu / n)
 
 
 def warm_up(bench: Bench, n: int) -> None:
@@ -441,29 +597,65 @@ def warm_up(bench: Bench, n: int) -> None:
 
 
 def throughput(bench: Bench) -> None:
-    """The baseline is measured before and after taipod's runs and the ratios use their mean: the machine's speed
+    """The baseline is measured before and after the other runs and the ratios use their mean: the machine's speed
     drifts (a shared VM), and bracketing keeps a slow or fast spell from being charged to one side."""
     bench.ensure_kwok()
     n = bench.args.width
     warm_up(bench, n // 2)
-    first, first_cpu = baseline(bench, n, "before")
+    first = baseline(bench, n, "before")
     runs = [taipod_run(bench, "wide", n, many=False), taipod_run(bench, "subs", n, many=True)]
-    second, second_cpu = baseline(bench, n, "after")
-    base, base_cpu = (first + second) / 2, (first_cpu + second_cpu) / 2
+    if bench.argo is not None:
+        runs += [argo_run(bench, shape, n, limits) for limits in argo.SETTINGS for shape in ("wide", "single")]
+    second = baseline(bench, n, "after")
+    base, base_cpu = (first.rate + second.rate) / 2, (first.cpu + second.cpu) / 2
+    base_api = (first.api_cpu + second.api_cpu) / 2
     section = "2. throughput (kwok)"
     bench.report.add(
         section,
         "baseline: mean of before and after (drift after / before)",
-        f"{base:.1f} jobs/s, {base_cpu * 1000:.0f} ms of CPU per job ({second / first:.2f})",
+        f"{base:.1f} jobs/s, {base_cpu * 1000:.1f} ms of CPU per job, of which the API server "
+        f"{base_api * 1000:.1f} ms ({second.rate / first.rate:.2f})",
     )
-    for what, rate, cpu_per_job in runs:
-        ratio = rate / base if base else float("nan")
-        bench.report.add(section, f"ratio taipod / baseline ({what})", f"{ratio:.2f}", ">= 0.5", ratio >= 0.5)
+    pinned = bench.pinning.platform is not None
+    section = "2b. ratios (kwok)"
+    for shape in SHAPES:
+        ours = next((r for r in runs if r.system == "taipod" and r.shape == shape), None)
+        if ours is None:
+            continue
+        ratio = ours.rate / base if base else float("nan")
+        target = ">= 0.8 (operator on its own core)" if pinned else ""
         bench.report.add(
             section,
-            f"  CPU-cost ratio, baseline / taipod CPU per job ({what}; steadier than the ratio on a shared machine)",
-            f"{base_cpu / cpu_per_job:.2f} ({base_cpu * 1000:.0f} / {cpu_per_job * 1000:.0f} ms of CPU per job)",
+            f"taipod / plain Jobs, jobs per second ({ours.what})",
+            f"{ratio:.2f}",
+            target,
+            ratio >= 0.8 if pinned else None,
         )
+        api_ratio = ours.api_cpu / base_api if base_api else float("nan")
+        bench.report.add(
+            section,
+            f"  API-server CPU per job, taipod / plain Jobs ({ours.what})",
+            f"{api_ratio:.2f} ({ours.api_cpu * 1000:.1f} / {base_api * 1000:.1f} ms)",
+            "<= 1.3",
+            api_ratio <= 1.3,
+        )
+        bench.report.add(
+            section,
+            f"  CPU per job of every process, plain Jobs / taipod ({ours.what})",
+            f"{base_cpu / ours.cpu:.2f} ({base_cpu * 1000:.1f} / {ours.cpu * 1000:.1f} ms)",
+        )
+        for peer in (r for r in runs if r.system.startswith("Argo") and r.shape == shape):
+            bench.report.add(
+                section, f"{peer.system} / plain Jobs, jobs per second ({peer.what})", f"{peer.rate / base:.2f}"
+            )
+            ahead = ours.rate / peer.rate if peer.rate else float("inf")
+            bench.report.add(section, f"  taipod / {peer.system}, jobs per second", f"{ahead:.2f}", "> 1", ahead > 1)
+            bench.report.add(
+                section,
+                f"  API-server CPU per job, taipod / {peer.system}",
+                f"{ours.api_cpu / peer.api_cpu:.2f} ({ours.api_cpu * 1000:.1f} / {peer.api_cpu * 1000:.1f} ms)",
+            )
+    bench.report.raw["throughput"] = [r.__dict__ for r in [first, *runs, second]]
 
 
 # -- 3. scale -------------------------------------------------------------------------------------------------------
