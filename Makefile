@@ -42,9 +42,14 @@ lint: setup  ## ruff and mypy (strict)
 unit: setup  ## the tests that need no cluster
 	$(VENV)/bin/pytest tests/unit
 
+# The images (mostly downloads and package installs) build while the Go binaries (CPU) compile: a cold run's longest
+# steps overlap. Each has its own lock in the cache; a failure of either fails the target.
 test: lint  ## lint, then the whole suite against the local cluster (or the one of KUBECONFIG)
-	@if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then $(PY) -m localkube build --real-node; fi
-	$(PY) -m localkube images --if-possible
+	@$(PY) -m localkube images --if-possible & images=$$!; \
+	if [ -z "$$KUBECONFIG$$TAIPOD_TEST_KUBECONFIG" ]; then \
+	  $(PY) -m localkube build --real-node || { kill $$images 2>/dev/null; exit 1; }; \
+	fi; \
+	wait $$images
 	$(VENV)/bin/pytest
 
 .PHONY: bench

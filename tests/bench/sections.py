@@ -475,7 +475,7 @@ def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
     profiler = Profiler(op.pid, bench.run_dir / f"profile-{name}.txt") if bench.args.profile else None
     try:
         api.create(custom(ns, "scenarios"), shapes.scenario("s", shapes.wide(n)))
-        scenario_ready(api, ns, "s")
+        uid = scenario_ready(api, ns, "s")["metadata"]["uid"]
         audit_from = bench.audit.mark()
         before = request_totals(api)
         cpu_before = op.usage().cpu_seconds
@@ -485,12 +485,12 @@ def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
         )
         if many:
             starts = api.create_many(
-                custom(ns, "submissions"), (shapes.submission(f"m{i}", "s", f"t{i}") for i in range(n))
+                custom(ns, "submissions"), (shapes.submission(f"m{i}", "s", f"t{i}", uid) for i in range(n))
             )
             start = min(starts)
         else:
             start = time.time()
-            api.create(custom(ns, "submissions"), shapes.submission("all", "s"))
+            api.create(custom(ns, "submissions"), shapes.submission("all", "s", scenario_uid=uid))
         done = wait_finished(jobs, n, bench.args.throughput_timeout, name, op)
         usage = op.usage()
         cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)

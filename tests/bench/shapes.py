@@ -41,11 +41,17 @@ def scenario(name: str, spec: Spec) -> dict[str, Any]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Scenario", "metadata": {"name": name}, "spec": spec}
 
 
-def submission(name: str, scenario_name: str, task: str | None = None) -> dict[str, Any]:
+def submission(name: str, scenario_name: str, task: str | None = None, scenario_uid: str = "") -> dict[str, Any]:
+    """A Submission as ``kubectl apply`` makes it, or, given the scenario's uid, as the SDK's ``tp.submit`` and the
+    CLI's ``taipod submit`` make it: already owned by its scenario, so the operator need not patch the owner in."""
     spec: dict[str, Any] = {"scenario": scenario_name}
     if task is not None:
         spec["task"] = task
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Submission", "metadata": {"name": name}, "spec": spec}
+    metadata: dict[str, Any] = {"name": name, "labels": {"taipod.io/scenario": scenario_name}}
+    if scenario_uid:
+        owner = {"kind": "Scenario", "name": scenario_name, "uid": scenario_uid, "controller": True}
+        metadata["ownerReferences"] = [{"apiVersion": f"{GROUP}/{VERSION}", **owner, "blockOwnerDeletion": True}]
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Submission", "metadata": metadata, "spec": spec}
 
 
 def plain_job(name: str) -> dict[str, Any]:
