@@ -997,14 +997,11 @@ class Reconciler:
             raise
         self.caches.put("job", job_record(body))
         self.metrics.record_transitions(t.status for t in change.transitions)
-        for transition in change.transitions:
-            failed = transition.status.name in ("FAILED", "ABANDONED") or (transition.reason or "").startswith("Retry:")
-            message = f"{transition.status.name}" + (f": {transition.reason}" if transition.reason else "")
-            if transition.status.name == "FAILED" and change.message:
-                message += f" ({change.message[:200]})"
-            self.events.post(body, "Warning" if failed else "Normal", transition.status.name.capitalize(), message)
-        if change.cancel_outcome:
-            self.events.post(body, "Normal", "CancelRequest", change.cancel_outcome)
+        event = transition_event(change)
+        if event is not None:
+            self.events.post(body, *event)
+        if change.cancel_outcome:  # the answer to a user's request: posted unless Events are off
+            self.events.post(body, "Normal", "CancelRequest", change.cancel_outcome, notable=True)
         return True
 
     def _record_dispatches(
@@ -1090,7 +1087,28 @@ class Reconciler:
                 "metadata": {"name": sub.name, "namespace": sub.namespace, "uid": sub.uid},
             }
             name = status["submissionStatus"]
-            self.events.post(ref, "Normal", name.capitalize(), f"submission is {name}")
+            # A failed or canceled submission is a Warning, so `kubectl describe tpsub` shows it by default.
+            type_ = "Warning" if name in ("FAILED", "CANCELED") else "Normal"
+            self.events.post(ref, type_, name.capitalize(), f"submission is {name}")
+
+
+def transition_event(change: JobChange) -> tuple[str, str, str] | None:
+    """One Event per status write (type, reason, message), however many transitions it records (the dispatch window
+    writes PENDING, RUNNING and the end together): named after the status entered last, listing the others, a
+    Warning if any of them is a failure, an abandon or a retry. None when the write records no transition."""
+    if not change.transitions:
+        return None
+    last = change.transitions[-1]
+    failed = any(
+        t.status.name in ("FAILED", "ABANDONED") or (t.reason or "").startswith("Retry:") for t in change.transitions
+    )
+    message = last.status.name + (f": {last.reason}" if last.reason else "")
+    if last.status.name == "FAILED" and change.message:
+        message += f" ({change.message[:200]})"
+    earlier = change.transitions[:-1]
+    if earlier:
+        message += " (after " + ", ".join(t.status.name + (f": {t.reason}" if t.reason else "") for t in earlier) + ")"
+    return ("Warning" if failed else "Normal", last.status.name.capitalize(), message)
 
 
 def _submitted_at(created: datetime) -> tuple[Transition, ...]:
