@@ -153,6 +153,7 @@ def test_default_values_serve_every_namespace_with_the_embedded_object_store() -
         "AWS_SECRET_ACCESS_KEY": "secret:rel-taipod-objectstore/AWS_SECRET_ACCESS_KEY",
         "TAIPOD_IMAGE_PULL_GRACE_SECONDS": "120",
         "TAIPOD_EVENTS": "warnings",
+        "TAIPOD_DISPATCH_WINDOW_SECONDS": "1",
         "TAIPOD_LIVENESS_ENDPOINT": "http://0.0.0.0:8080/healthz",
         "TAIPOD_LEADER_ELECTION": "true",
         "TAIPOD_LEADER_ELECTION_LEASE_DURATION": "15",
@@ -542,6 +543,7 @@ BAD_VALUES = [
     ),
     pytest.param("operator:\n  imagePullGraceSeconds: -5\n", "/operator/imagePullGraceSeconds", "minimum", id="min"),
     pytest.param("operator:\n  imagePullGraceSeconds: soon\n", "/operator/imagePullGraceSeconds", "want", id="type"),
+    pytest.param("operator:\n  dispatchWindowSeconds: 90\n", "/operator/dispatchWindowSeconds", "maximum", id="window"),
     pytest.param("watch:\n  namespaces: [Team_A]\n", "/watch/namespaces/0", "does not match pattern", id="ns"),
     pytest.param("storage:\n  type: s3\n", "/storage/s3/url", "minLength", id="s3-needs-url"),
     pytest.param(
@@ -638,3 +640,9 @@ def test_image_entrypoint_is_what_the_test_node_runs(image: str) -> None:
     assert conf is not None, f"tests/cluster/images.yaml maps no pattern to {reference}"
     assert conf["entrypoint"] == entrypoint
     assert not conf.get("cmd")
+
+
+@pytest.mark.parametrize("seconds", ["0", "0.5", "2"])
+def test_the_dispatch_window_reaches_the_operator_as_written(seconds: str) -> None:
+    deployment = only(render("--set-json", f"operator.dispatchWindowSeconds={seconds}"), "Deployment")
+    assert env_of(deployment)["TAIPOD_DISPATCH_WINDOW_SECONDS"] == seconds

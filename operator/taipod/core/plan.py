@@ -104,6 +104,7 @@ class PodFacts:
     pod_message: str | None = None
     unschedulable: str | None = None  # the scheduler's message while it cannot place the pod
     running_seen_at: datetime | None = None  # when the operator first saw it Running (None: not known)
+    started_at: datetime | None = None  # its container's start as the kubelet reports it (whole seconds)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class RunFacts:
     failed_reason: str | None = None  # the batch Job's Failed condition: DeadlineExceeded, BackoffLimitExceeded
     failed_message: str | None = None
     pod: PodFacts | None = None
+    dispatched_at: datetime | None = None  # when the operator decided to create it (recorded on it: survives restarts)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,10 @@ class ScenarioFacts:
     # A pod seen Running is recorded RUNNING only after this long, unless it ends first: a sub-second task is then
     # written once, RUNNING and its end together (each with its own time), rather than twice.
     running_after: timedelta = timedelta(0)
+    # The dispatch window: the PENDING and RUNNING of a job just dispatched are written at the latest this long after
+    # its dispatch, or with its end if it ends first (one write instead of three; every time kept). 0: at once. It
+    # is also the running grace when longer: an intermediate status is never written more than this late.
+    dispatch_window: timedelta = timedelta(0)
 
 
 @dataclass
@@ -185,6 +191,9 @@ class JobChange:
     attempts: tuple[Attempt, ...] | None = None  # the attempts to record (the whole list)
     next_attempt_at: datetime | None = None  # a retry waits its backoff until then
     clear: frozenset[str] = frozenset()  # status fields to remove: the previous attempt's batch Job, pod, ...
+    # Nothing to write yet: the job was just dispatched and its PENDING (or RUNNING) waits for the dispatch window to
+    # end or the job to finish (``create_batch`` still applies).
+    deferred: bool = False
 
     def is_empty(self) -> bool:
         return self == JobChange(self.name)
@@ -280,6 +289,7 @@ class _Pass:
                 for dn in self.dag.tasks[job.task].outputs:
                     self.holders.setdefault(dn, set()).add(name)
         self.created = {sub.name for sub in facts.submissions if sub.jobs_created}
+        self.running_grace = max(facts.running_after, facts.dispatch_window)
 
     # -- bookkeeping -------------------------------------------------------------------------------------------
     def _holds_lock(self, name: str) -> bool:
@@ -455,7 +465,7 @@ class _Pass:
             return
         if run.failed_reason is not None:
             if pod is not None and pod.started:
-                self.move(name, Status.RUNNING, at=pod.running_seen_at)
+                self.move(name, Status.RUNNING, at=self._running_at(name, pod))
             if run.failed_reason == "BackoffLimitExceeded" and (pod is None or pod.deleting):
                 # One pod and no retry: the Job gave up because its pod vanished, which is what the user must hear.
                 self.fail(name, "PodDeleted", "the pod was deleted before the task finished")
@@ -467,12 +477,18 @@ class _Pass:
         if pod is None:
             return
         if pod.phase == "Running" and not pod.deleting:
-            if self.status[name] is not Status.RUNNING and pod.running_seen_at is not None:
-                due = pod.running_seen_at + self.facts.running_after
+            # While its dispatch is not written yet (the job still SUBMITTED or BLOCKED) RUNNING rides along with that
+            # write: no wait for the grace.
+            if (
+                self.status[name] is not Status.RUNNING
+                and pod.running_seen_at is not None
+                and job.status not in (Status.SUBMITTED, Status.BLOCKED)
+            ):
+                due = pod.running_seen_at + self.running_grace
                 if self.now < due:
                     self._requeue((due - self.now).total_seconds())
                     return
-            self.move(name, Status.RUNNING, at=pod.running_seen_at)
+            self.move(name, Status.RUNNING, at=self._running_at(name, pod))
             if job.pod_recorded != pod.name:  # once: a patch per pass for every running job would be waste
                 self.plan.change(name).pod = pod.name
             return
@@ -491,6 +507,19 @@ class _Pass:
                 self._stop(name)
             else:
                 self._requeue((due - self.now).total_seconds())
+
+    def _running_at(self, name: str, pod: PodFacts) -> datetime | None:
+        """When the job started running: when the operator first saw its pod Running (to the microsecond, kept in its
+        memory); else, after a restart or for a pod first seen finished, its container's start (whole seconds, a fact
+        that survives restarts), never before its batch Job's dispatch; else now (None)."""
+        if pod.running_seen_at is not None:
+            return pod.running_seen_at
+        if pod.started_at is None:
+            return None
+        run = self.jobs[name].run
+        dispatched = run.dispatched_at if run is not None else None
+        started = max(pod.started_at, dispatched) if dispatched is not None else pod.started_at
+        return min(started, self.now)
 
     def _requeue(self, seconds: float) -> None:
         current = self.plan.requeue_after
@@ -525,7 +554,7 @@ class _Pass:
 
     def complete(self, name: str, pod: PodFacts) -> None:
         report = parse_termination_message(pod.termination_message)
-        self.move(name, Status.RUNNING, at=pod.running_seen_at)
+        self.move(name, Status.RUNNING, at=self._running_at(name, pod))
         change = self.plan.change(name)
         change.pod = pod.name
         change.exit_code = 0
@@ -543,7 +572,7 @@ class _Pass:
     def fail_from_pod(self, name: str, pod: PodFacts, run: RunFacts) -> None:
         report = parse_termination_message(pod.termination_message)
         if pod.started:
-            self.move(name, Status.RUNNING, at=pod.running_seen_at)
+            self.move(name, Status.RUNNING, at=self._running_at(name, pod))
         change = self.plan.change(name)
         change.pod = pod.name
         change.exit_code = pod.exit_code
@@ -636,7 +665,60 @@ class _Pass:
             return
         self.plan.change(name).create_batch = True
 
+    def catch_up(self) -> None:
+        """A job still SUBMITTED or BLOCKED whose current attempt's batch Job exists was dispatched, by this operator
+        (its write deferred by the dispatch window) or by an earlier life of it: it is PENDING since its dispatch,
+        before anything else is decided (cancel, deadline, abandon), and is never decided again."""
+        for name, job in self.jobs.items():
+            if self.status[name] in (Status.SUBMITTED, Status.BLOCKED) and job.run is not None:
+                self.move(name, Status.PENDING, at=job.run.dispatched_at)
+
+    def defer(self) -> dict[str, Status]:
+        """Hold back the writes of jobs just dispatched (see ``ScenarioFacts.dispatch_window``): a job whose PENDING
+        is not written yet (still SUBMITTED or BLOCKED in its resource), that has not finished, and whose only change
+        is that progress (PENDING, RUNNING, its batch Job and pod), is written once the window after its dispatch
+        ends (and, running by then, once it has run the running grace), or with its end if it ends first. Returns
+        the statuses its submission counts meanwhile: PENDING, never ahead of that (a submission is never RUNNING or
+        finished before its jobs say so)."""
+        window = self.facts.dispatch_window
+        counted: dict[str, Status] = {}
+        if window <= timedelta(0):
+            return counted
+        for name, change in list(self.plan.job_changes.items()):
+            job = self.jobs.get(name)
+            if job is None or job.status not in (Status.SUBMITTED, Status.BLOCKED):
+                continue
+            if self.status[name] not in (Status.PENDING, Status.RUNNING):
+                continue
+            if job.run is not None:
+                dispatched = job.run.dispatched_at
+            elif change.create_batch:
+                dispatched = self.now
+            else:
+                continue
+            if dispatched is None:
+                continue
+            due = dispatched + window
+            pod = job.run.pod if job.run is not None else None
+            if self.status[name] is Status.RUNNING and pod is not None and pod.running_seen_at is not None:
+                # Running at the window's end: also the running grace, so a task ending within it is still written
+                # once.
+                due = max(due, pod.running_seen_at + self.running_grace)
+            if self.now >= due:
+                continue
+            rest = replace(change, transitions=[], record_batch=None, pod=None, create_batch=False, batch_name=None)
+            if not rest.is_empty() or change.delete_batch:
+                continue  # something else must be written now (a cancel's answer, a retry's attempts, ...)
+            if change.create_batch:
+                self.plan.job_changes[name] = JobChange(name, create_batch=True, deferred=True)
+            else:
+                del self.plan.job_changes[name]
+            counted[name] = Status.PENDING
+            self._requeue(max((due - self.now).total_seconds(), 0.0))
+        return counted
+
     def run(self) -> Plan:
+        self.catch_up()
         self.propagate_abandon()
         self.cancel_requests()
         self.deadlines()
@@ -654,13 +736,14 @@ class _Pass:
                 self.observe_run(name)
             elif status in NOT_STARTED:
                 self.decide(name)
-        self.summarise()
+        counted = self.defer()
+        self.summarise(counted)
         return self.plan
 
-    def summarise(self) -> None:
+    def summarise(self, counted: Mapping[str, Status]) -> None:
         by_submission: dict[str, list[Status]] = {sub.name: [] for sub in self.facts.submissions}
         for name, job in self.jobs.items():
-            by_submission.setdefault(job.submission, []).append(self.status[name])
+            by_submission.setdefault(job.submission, []).append(counted.get(name, self.status[name]))
         for sub, statuses in by_submission.items():
             counts = {status.name: 0 for status in Status}  # every key, so a merge patch drops stale counts
             for status in statuses:

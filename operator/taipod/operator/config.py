@@ -68,6 +68,13 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
         raise ValueError(f"{key}={raw!r} is not a number: set it to a number of seconds") from None
 
 
+def _window(env: Mapping[str, str], key: str, default: timedelta) -> timedelta:
+    seconds = _seconds(env, key, default.total_seconds())
+    if not 0 <= seconds <= 60:
+        raise ValueError(f"{key}={seconds:g} is out of range: set it to a number of seconds from 0 to 60")
+    return timedelta(seconds=seconds)
+
+
 def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
     raw = env.get(key, "").strip().lower()
     if not raw:
@@ -132,6 +139,11 @@ class OperatorConfig:
     # RUNNING is written once a pod has run this long, or with the job's end if it ends first (at the time it was
     # first seen running either way): sub-second tasks then cost one Job write fewer (core.plan.ScenarioFacts).
     running_after: timedelta = timedelta(seconds=0.25)
+    # The dispatch window (TAIPOD_DISPATCH_WINDOW_SECONDS): a job just dispatched is written PENDING (or RUNNING)
+    # only this long after its dispatch, or with its end if it ends first, in one write that keeps every status's
+    # time (core.plan.ScenarioFacts); RUNNING alone is written this long after the pod was seen running (when longer
+    # than running_after). 0: every status written at once.
+    dispatch_window: timedelta = timedelta(seconds=1)
     liveness_endpoint: str | None = "http://0.0.0.0:8080/healthz"
     lease_seconds: int = 30
     # Where task pods may run (e.g. a node pool): merged into every task pod's spec.
@@ -188,6 +200,7 @@ class OperatorConfig:
             storage_secret_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
             storage_create_bucket=env.get("TAIPOD_STORAGE_CREATE_BUCKET", "").strip().lower() in ("1", "true", "yes"),
             image_pull_grace=timedelta(seconds=_int(env, "TAIPOD_IMAGE_PULL_GRACE_SECONDS", 120)),
+            dispatch_window=_window(env, "TAIPOD_DISPATCH_WINDOW_SECONDS", defaults.dispatch_window),
             liveness_endpoint=env.get("TAIPOD_LIVENESS_ENDPOINT", defaults.liveness_endpoint) or None,
             task_node_selector=_json(env, "TAIPOD_TASK_NODE_SELECTOR", dict, {}),
             task_tolerations=tuple(_json(env, "TAIPOD_TASK_TOLERATIONS", list, [])),

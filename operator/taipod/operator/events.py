@@ -1,6 +1,8 @@
 """Kubernetes Events for job transitions, posted in the background (best effort, never blocking a pass).
 
-``level`` picks which: "warnings" (the default), "all" or "none" (``OperatorConfig.events``).
+``level`` picks which: "warnings" (the default: failures, abandons, retries, invalid specs, failed or canceled
+submissions, and the answer to a cancel request), "all" (also one Event per job status write and per submission
+status change) or "none" (``OperatorConfig.events``).
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ class EventPoster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def post(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
-        if self.level == "none" or (self.level == "warnings" and type_ != "Warning"):
+    def post(self, obj: Mapping[str, Any], type_: str, reason: str, message: str, notable: bool = False) -> None:
+        """Queue an Event. At the "warnings" level only Warnings and ``notable`` ones (answers to a user's request,
+        such as a cancel) are posted."""
+        if self.level == "none" or (self.level == "warnings" and type_ != "Warning" and not notable):
             return
         meta = obj.get("metadata") or {}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

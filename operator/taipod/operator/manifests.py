@@ -197,10 +197,16 @@ def current_batch_name(job: JobRecord) -> str:
 
 
 def batch_job(
-    config: OperatorConfig, job: JobRecord, scenario: ScenarioRecord, dag: Dag, task_spec: Mapping[str, Any]
+    config: OperatorConfig,
+    job: JobRecord,
+    scenario: ScenarioRecord,
+    dag: Dag,
+    task_spec: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The batch/v1 Job running the current attempt of ``job``: one pod, never retried by Kubernetes (taipod's
-    retries make a new batch Job per attempt), owned by the Job resource."""
+    retries make a new batch Job per attempt), owned by the Job resource. ``now``, the time of its dispatch, is
+    recorded on it (to the microsecond): the job's PENDING time, even when the operator restarts before writing it."""
     task = dag.tasks[job.task]
 
     # Values travel through the store only, never the pod's environment: the operator writes default data there
@@ -292,6 +298,7 @@ def batch_job(
             "name": current_batch_name(job),
             "namespace": job.namespace,
             "labels": labels,
+            **({"annotations": {ANNOTATION_CREATED_AT: format_time(now)}} if now is not None else {}),
             "ownerReferences": [
                 {
                     "apiVersion": API_VERSION,

@@ -26,7 +26,7 @@ from taipod import storage
 from taipod.api import datanodes
 from taipod.core.dag import Dag, SpecErrors
 from taipod.core.dispatch import upstream_end
-from taipod.core.history import submission_times
+from taipod.core.history import Transition, submission_times
 from taipod.core.lifetime import deadline_of
 from taipod.core.plan import (
     DataNodeWrite,
@@ -170,6 +170,9 @@ class Reconciler:
         self._dags: dict[tuple[str, int], Dag | SpecErrors] = {}
         self._provisioned: set[str] = set()
         self._running_seen: dict[tuple[str, str], datetime] = {}  # (namespace, pod) -> first seen Running
+        # Batch Jobs this replica created, until the informer brings them ((namespace, name) -> record, when made):
+        # a job whose PENDING write waits for the dispatch window is then not dispatched twice.
+        self._made: dict[tuple[str, str], tuple[BatchRecord, float]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._open = asyncio.Event()
         self.leading = asyncio.Event()  # passes run only while set: cleared while this replica does not lead
@@ -553,6 +556,7 @@ class Reconciler:
         key = (scenario.namespace, label_value(scenario.name))
         # By name: a retried job has a batch Job per attempt; the current attempt's is the one followed.
         batches: dict[str, BatchRecord] = {b.name: b for b in [*(self.caches.batches.get(key) or ()), *found[0]]}
+        self._made_batches(scenario.namespace, batches)
         pods: dict[str, PodRecord] = {}  # by the name of the batch Job that made them
         for pod in [*(self.caches.pods.get(key) or ()), *found[1]]:
             current = pods.get(pod.job)
@@ -571,7 +575,9 @@ class Reconciler:
             if batch is not None:
                 pod = pods.get(batch.name)
                 pod_facts = self._with_running_seen(job, pod.facts, now) if pod else None
-                run = RunFacts(batch.name, batch.uid, batch.failed_reason, batch.failed_message, pod_facts)
+                run = RunFacts(
+                    batch.name, batch.uid, batch.failed_reason, batch.failed_message, pod_facts, batch.dispatched_at
+                )
             job_facts.append(
                 JobFacts(
                     name=job.name,
@@ -607,8 +613,27 @@ class Reconciler:
                 )
             )
         return ScenarioFacts(
-            dag, states, external, subs, job_facts, self.config.image_pull_grace, self.config.running_after
+            dag,
+            states,
+            external,
+            subs,
+            job_facts,
+            self.config.image_pull_grace,
+            self.config.running_after,
+            self.config.dispatch_window,
         )
+
+    def _made_batches(self, namespace: str, batches: dict[str, BatchRecord]) -> None:
+        """Add the batch Jobs this replica created that the informer has not brought yet; forget those it has (and
+        any older than a minute: one deleted before the informer saw it must not be followed forever)."""
+        if not self._made:
+            return
+        expired = asyncio.get_running_loop().time() - 60
+        for key, (record, made) in list(self._made.items()):
+            if made < expired or (key[0] == namespace and key[1] in batches):
+                del self._made[key]
+            elif key[0] == namespace:
+                batches[key[1]] = record
 
     async def _drifted(self, key: Key, jobs: Mapping[str, JobRecord]) -> tuple[list[BatchRecord], list[PodRecord]]:
         """Batch Jobs and pods of running jobs whose taipod labels someone edited. The informers select and group by
@@ -668,11 +693,11 @@ class Reconciler:
     def _with_running_seen(self, job: JobRecord, pod: PodFacts, now: datetime) -> PodFacts:
         """The pod's facts with when this operator first saw it Running, while its job is not recorded RUNNING yet.
 
-        Only a hint, kept in memory: after a restart a running pod is first seen again, which at worst costs the
-        write that coalescing saves.
+        Only a hint, kept in memory, to the microsecond: after a restart the plan falls back to the container's start
+        (whole seconds), and a running pod is first seen again, which at worst costs the write that coalescing saves.
         """
         key = (job.namespace, pod.name)
-        if _status(job) is not Status.PENDING:
+        if _status(job) not in (Status.SUBMITTED, Status.BLOCKED, Status.PENDING):  # RUNNING recorded, or finished
             self._running_seen.pop(key, None)
             return pod
         seen: datetime | None = self._running_seen.get(key)
@@ -701,8 +726,8 @@ class Reconciler:
             made = await _bounded(self._create_batch(scenario, dag, jobs[c.name], c) for c in creates)
             dispatched = [jobs[c.name] for c, new in zip(creates, made, strict=True) if new]
             self._record_dispatches(scenario, dag, dispatched, jobs, datetime.now(UTC))
-        # 3. Job statuses.
-        changes = [c for c in plan.job_changes.values() if not c.is_empty() and c.name in jobs]
+        # 3. Job statuses (not those of jobs just dispatched, written at the dispatch window's end or their end).
+        changes = [c for c in plan.job_changes.values() if not c.is_empty() and not c.deferred and c.name in jobs]
         results = await _bounded(self._write_job(jobs[c.name], c, now) for c in changes)
         conflicts = sum(1 for ok in results if not ok)
         # 4. Stop what was canceled, abandoned or failed: only jobs whose new status was written. After a conflict the
@@ -947,7 +972,8 @@ class Reconciler:
     async def _create_batch(self, scenario: ScenarioRecord, dag: Dag, job: JobRecord, change: JobChange) -> bool:
         """Whether the batch Job was created now (False: it existed)."""
         task_spec = scenario.task_specs[job.task]
-        body = manifests.batch_job(self.config, job, scenario, dag, task_spec)
+        # Its dispatch time, recorded on it: the job's PENDING time, and where its dispatch window starts.
+        body = manifests.batch_job(self.config, job, scenario, dag, task_spec, datetime.now(UTC))
         new = True
         try:
             created = await self.call(self.api.create, batch_path(job.namespace), body)
@@ -957,6 +983,8 @@ class Reconciler:
             created = await self.call(self.api.get, batch_path(job.namespace, body["metadata"]["name"]))
             new = False
         change.record_batch = (created["metadata"]["name"], created["metadata"]["uid"])
+        record = batch_record(created)
+        self._made[(record.namespace, record.name)] = (record, asyncio.get_running_loop().time())
         return new
 
     async def _write_job(self, job: JobRecord, change: JobChange, now: datetime) -> bool:
@@ -969,14 +997,11 @@ class Reconciler:
             raise
         self.caches.put("job", job_record(body))
         self.metrics.record_transitions(t.status for t in change.transitions)
-        for transition in change.transitions:
-            failed = transition.status.name in ("FAILED", "ABANDONED") or (transition.reason or "").startswith("Retry:")
-            message = f"{transition.status.name}" + (f": {transition.reason}" if transition.reason else "")
-            if transition.status.name == "FAILED" and change.message:
-                message += f" ({change.message[:200]})"
-            self.events.post(body, "Warning" if failed else "Normal", transition.status.name.capitalize(), message)
-        if change.cancel_outcome:
-            self.events.post(body, "Normal", "CancelRequest", change.cancel_outcome)
+        event = transition_event(change)
+        if event is not None:
+            self.events.post(body, *event)
+        if change.cancel_outcome:  # the answer to a user's request: posted unless Events are off
+            self.events.post(body, "Normal", "CancelRequest", change.cancel_outcome, notable=True)
         return True
 
     def _record_dispatches(
@@ -1014,7 +1039,9 @@ class Reconciler:
         for job in jobs.values():
             if job.status.get("reason") == FOREIGN_JOB:
                 continue
-            histories.setdefault(job.submission, []).append(job.history)
+            # A job not written yet (its dispatch held back by the window) was SUBMITTED at its creation, as its first
+            # write will say: the submission's submittedAt does not wait for it (nor cost a second write).
+            histories.setdefault(job.submission, []).append(job.history or _submitted_at(job.created_at))
         writes = []
         for name, summary in plan.submissions.items():
             sub = submissions.get(name)
@@ -1060,7 +1087,32 @@ class Reconciler:
                 "metadata": {"name": sub.name, "namespace": sub.namespace, "uid": sub.uid},
             }
             name = status["submissionStatus"]
-            self.events.post(ref, "Normal", name.capitalize(), f"submission is {name}")
+            # A failed or canceled submission is a Warning, so `kubectl describe tpsub` shows it by default.
+            type_ = "Warning" if name in ("FAILED", "CANCELED") else "Normal"
+            self.events.post(ref, type_, name.capitalize(), f"submission is {name}")
+
+
+def transition_event(change: JobChange) -> tuple[str, str, str] | None:
+    """One Event per status write (type, reason, message), however many transitions it records (the dispatch window
+    writes PENDING, RUNNING and the end together): named after the status entered last, listing the others, a
+    Warning if any of them is a failure, an abandon or a retry. None when the write records no transition."""
+    if not change.transitions:
+        return None
+    last = change.transitions[-1]
+    failed = any(
+        t.status.name in ("FAILED", "ABANDONED") or (t.reason or "").startswith("Retry:") for t in change.transitions
+    )
+    message = last.status.name + (f": {last.reason}" if last.reason else "")
+    if last.status.name == "FAILED" and change.message:
+        message += f" ({change.message[:200]})"
+    earlier = change.transitions[:-1]
+    if earlier:
+        message += " (after " + ", ".join(t.status.name + (f": {t.reason}" if t.reason else "") for t in earlier) + ")"
+    return ("Warning" if failed else "Normal", last.status.name.capitalize(), message)
+
+
+def _submitted_at(created: datetime) -> tuple[Transition, ...]:
+    return (Transition(Status.SUBMITTED, created),)
 
 
 def _succeeded(status: Any, generation: int, now: datetime) -> dict[str, Any]:

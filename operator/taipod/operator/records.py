@@ -87,6 +87,15 @@ def _created(body: Mapping[str, Any]) -> datetime:
     return parse_time(text) if text else _EPOCH
 
 
+def _time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
+
+
 def _stored(body: Mapping[str, Any]) -> datetime:
     """When the API server stored the object (its clock, whole seconds): unlike the created-at annotation, which a
     client writes (an exported manifest carries its scenario's creation date), comparable across objects."""
@@ -285,6 +294,8 @@ class BatchRecord:
     failed_reason: str | None
     failed_message: str | None
     labels: Labels = ()
+    # When the operator dispatched it (its created-at annotation, to the microsecond; else its creationTimestamp).
+    dispatched_at: datetime | None = field(default=None, compare=False)
 
 
 def batch_record(body: Mapping[str, Any]) -> BatchRecord:
@@ -303,6 +314,8 @@ def batch_record(body: Mapping[str, Any]) -> BatchRecord:
         failed_reason=failed_reason,
         failed_message=failed_message,
         labels=run_labels(meta),
+        dispatched_at=_time((meta.get("annotations") or {}).get(ANNOTATION_CREATED_AT))
+        or _time(meta.get("creationTimestamp")),
     )
 
 
@@ -328,6 +341,7 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
     waiting = state.get("waiting") or {}
     terminated = state.get("terminated") or last.get("terminated") or {}
     created = meta.get("creationTimestamp")
+    started_text = (state.get("running") or {}).get("startedAt") or terminated.get("startedAt")
     unschedulable = next(
         (
             c.get("message") or "unschedulable"
@@ -350,6 +364,7 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         pod_reason=status.get("reason"),
         pod_message=status.get("message"),
         unschedulable=unschedulable,
+        started_at=_time(started_text),
     )
     return PodRecord(
         namespace=meta.get("namespace", ""),
