@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -97,7 +98,9 @@ class Bench:
             self.cluster.start_kwok(self.args.kwok_nodes)
             self.kwok = True
 
-    def operator(self, name: str, namespaces: list[str], *, kwok: bool) -> OperatorProcess:
+    def operator(
+        self, name: str, namespaces: list[str], *, kwok: bool, env: dict[str, str] | None = None
+    ) -> OperatorProcess:
         digest = code_digest()
         codes = self.report.raw.setdefault("operator_code", {})
         if codes and digest not in codes.values():
@@ -111,19 +114,30 @@ class Bench:
             namespaces,
             self.run_dir / "logs" / f"operator-{name}.log",
             kwok=kwok,
-            storage_env=self.storage_env(),
+            storage_env={**self.storage_env(), **(env or {})},
             module=self.args.operator_module,
             cpus=self.pinning.controllers,
         )
         return op.start(self.api)
 
-    def argo_controller(self, name: str, namespace: str, limits: tuple[int, int]) -> argo.ArgoController:
+    def argo_controller(self, name: str, namespace: str, setting: argo.Setting) -> argo.ArgoController:
         assert self.argo is not None and self.argo_kubeconfig is not None
         log_path = self.run_dir / "logs" / f"argo-{name}.log"
         ctl = argo.ArgoController(
-            self.argo, self.argo_kubeconfig, namespace, limits, log_path, self.pinning.controllers
+            self.argo, self.argo_kubeconfig, namespace, setting, log_path, self.pinning.controllers
         )
         return ctl.start(self.api)
+
+    def clean_up(self, namespace: str, timeout: float = 240) -> None:
+        """Delete a run's namespace and wait until it is gone, with its controller still running (it may hold
+        finalizers): every run starts on a cluster holding the same objects, else the later runs (and the second
+        baseline) pay for the thousands of pods the earlier ones left in the API server's caches and etcd."""
+        with contextlib.suppress(ApiError):
+            self.api.request("DELETE", f"/api/v1/namespaces/{namespace}")
+        try:
+            wait_until(lambda: self.api.get_or_none(f"/api/v1/namespaces/{namespace}") is None, timeout, namespace)
+        except TimeoutError:
+            log(f"namespace {namespace} still there after {timeout:.0f} s; going on")
 
     def storage_env(self) -> dict[str, str]:
         """The data plane of the benchmark's cluster: its S3 server, as the chart's default mode has it."""
@@ -449,6 +463,7 @@ def baseline(bench: Bench, n: int, label: str) -> Run:
         pod_watch.stop()
     cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)
     totals = delta(settled_request_totals(api), before)
+    bench.clean_up(ns)
     end = max(batches.earliest(["complete", "failed"]).values())
     pods_end = max(pods.times("succeeded").values(), default=end)
     rate = n / (end - start)
@@ -465,13 +480,15 @@ def baseline(bench: Bench, n: int, label: str) -> Run:
     return Run("baseline", "", f"{n} plain Jobs", rate, busy / n, api_cpu / n)
 
 
-def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
-    """One scenario n tasks wide: one submission of the scenario (many=False) or n single-task submissions."""
+def taipod_run(bench: Bench, name: str, n: int, *, many: bool, window: str | None = None) -> Run:
+    """One scenario n tasks wide: one submission of the scenario (many=False) or n single-task submissions;
+    ``window`` sets the operator's TAIPOD_DISPATCH_WINDOW_SECONDS (None: its default)."""
     api, report = bench.api, bench.report
     ns = f"bench-{name}"
     api.ensure_namespace(ns)
     jobs, job_watch = bench.watch(custom(ns, "jobs"), taipod_job_marks)
-    op = bench.operator(name, [ns], kwok=True)
+    env = {"TAIPOD_DISPATCH_WINDOW_SECONDS": window} if window is not None else None
+    op = bench.operator(name, [ns], kwok=True, env=env)
     profiler = Profiler(op.pid, bench.run_dir / f"profile-{name}.txt") if bench.args.profile else None
     try:
         api.create(custom(ns, "scenarios"), shapes.scenario("s", shapes.wide(n)))
@@ -494,6 +511,10 @@ def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
         done = wait_finished(jobs, n, bench.args.throughput_timeout, name, op)
         usage = op.usage()
         cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)
+        totals = delta(settled_request_totals(api), before)
+        ops = bench.audit.counts(audit_from)
+        statuses, problems = outcome(api, ns)
+        bench.clean_up(ns)
     finally:
         if profiler is not None:
             path = profiler.stop()
@@ -501,14 +522,13 @@ def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
                 report.profiles[name] = top_frames(path)
         op.stop()
         job_watch.stop()
-    totals = delta(settled_request_totals(api), before)
-    ops = bench.audit.counts(audit_from)
     finished = jobs.earliest(FINISHED)
-    statuses, problems = outcome(api, ns)
     completed = statuses.get("COMPLETED", 0)
     end = max(finished.values(), default=time.time())
     rate = len(finished) / (end - start)
     what = f"{n} single-task submissions" if many else f"1 scenario {n} tasks wide"
+    if window is not None:
+        what += f", dispatch window {window} s"
     section = "2. throughput (kwok)"
     report.add(
         section,
@@ -523,7 +543,8 @@ def taipod_run(bench: Bench, name: str, n: int, *, many: bool) -> Run:
         report.api_profiles[f"{what}, first 10 s"] = api_profile.summary()
     report.requests[f"taipod, {what}: the operator, per job"] = per_job(ops, n)
     report.requests[f"taipod, {what}: all clients, per job"] = per_job(totals, n)
-    return Run("taipod", "single" if many else "wide", what, rate, busy / n, api_cpu / n)
+    system = "taipod" if window is None else f"taipod (dispatch window {window} s)"
+    return Run(system, "single" if many else "wide", what, rate, busy / n, api_cpu / n)
 
 
 def argo_run(bench: Bench, shape: str, n: int, limits: str) -> Run:
@@ -554,12 +575,13 @@ def argo_run(bench: Bench, shape: str, n: int, limits: str) -> Run:
         )
         usage = ctl.usage()
         cpu, busy, api_cpu = cpu_text(meter), busy_seconds(meter), _api_cpu(meter)
+        totals = delta(settled_request_totals(api), before)
+        ops = audit.counts(audit_from)
+        bench.clean_up(ns)
     finally:
         ctl.stop()
         wf_watch.stop()
         pod_watch.stop()
-    totals = delta(settled_request_totals(api), before)
-    ops = audit.counts(audit_from)
     finished = workflows.earliest(argo.FINISHED_PHASES)
     phases = Counter(w for (_, w) in workflows.first if w in argo.FINISHED_PHASES)
     end = max(finished.values(), default=time.time())
@@ -604,6 +626,11 @@ def throughput(bench: Bench) -> None:
     warm_up(bench, n // 2)
     first = baseline(bench, n, "before")
     runs = [taipod_run(bench, "wide", n, many=False), taipod_run(bench, "subs", n, many=True)]
+    # The same with the dispatch window off (every status written at once, as before issue 16): what it saves.
+    runs += [
+        taipod_run(bench, "wide-w0", n, many=False, window="0"),
+        taipod_run(bench, "subs-w0", n, many=True, window="0"),
+    ]
     if bench.argo is not None:
         runs += [argo_run(bench, shape, n, limits) for limits in argo.SETTINGS for shape in ("wide", "single")]
     second = baseline(bench, n, "after")
@@ -644,6 +671,12 @@ def throughput(bench: Bench) -> None:
             f"  CPU per job of every process, plain Jobs / taipod ({ours.what})",
             f"{base_cpu / ours.cpu:.2f} ({base_cpu * 1000:.1f} / {ours.cpu * 1000:.1f} ms)",
         )
+        for off in (r for r in runs if r.system.startswith("taipod (") and r.shape == shape):
+            bench.report.add(
+                section,
+                f"  {off.system}: jobs per second / plain Jobs; API-server CPU per job / plain Jobs",
+                f"{off.rate / base:.2f}; {off.api_cpu / base_api:.2f} ({off.api_cpu * 1000:.1f} ms)",
+            )
         for peer in (r for r in runs if r.system.startswith("Argo") and r.shape == shape):
             bench.report.add(
                 section, f"{peer.system} / plain Jobs, jobs per second ({peer.what})", f"{peer.rate / base:.2f}"
