@@ -207,9 +207,12 @@ def test_watch_redraws_from_a_watch_and_logs_follow(
     )
     out = tmp_path / "watch.txt"
     with out.open("w") as sink:
+        # Ctrl-C's default restored: a suite started in the background by a non-interactive shell inherits SIGINT
+        # ignored, and Python then never raises KeyboardInterrupt in the CLI.
         watcher = subprocess.Popen(
             [str(BIN / "taipod"), "-n", taipod.ns, "watch", "--submission", "w-1"],
             stdout=sink, stderr=subprocess.PIPE, text=True, env=env_for(cluster.kubeconfig),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 - only a signal reset
         )  # fmt: skip
     try:
         wait_until(lambda: out.read_text().startswith("NAME"), 60, "the watch's first table")
