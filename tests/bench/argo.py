@@ -26,8 +26,8 @@ from tests.bench.harness import (
     Pinning,
     Usage,
     _die_with_parent,
-    cpu_seconds,
     log,
+    process_usage,
     wait_until,
 )
 
@@ -205,13 +205,7 @@ class ArgoController:
         return self.proc is not None and self.proc.poll() is None
 
     def usage(self) -> Usage:
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return Usage(
-            peak_rss_mb=int(fields["VmHWM"].split()[0]) / 1024,
-            rss_mb=int(fields["VmRSS"].split()[0]) / 1024,
-            cpu_seconds=cpu_seconds(self.pid),
-        )
+        return process_usage(self.pid)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL: it may wait long for its workers after SIGTERM."""

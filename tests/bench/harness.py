@@ -382,6 +382,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14 and 15)
 
 
+def process_usage(pid: int) -> Usage:
+    """Peak and current RSS and CPU seconds of a live process, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return Usage(
+        peak_rss_mb=int(fields["VmHWM"].split()[0]) / 1024,
+        rss_mb=int(fields["VmRSS"].split()[0]) / 1024,
+        cpu_seconds=cpu_seconds(pid),
+    )
+
+
 class CpuMeter:
     """CPU seconds used by each process of the run (control plane, kwok, operator, the benchmark) between two
     points: on a 2-core machine, where the cores went."""
@@ -472,13 +483,7 @@ class OperatorProcess:
         return self
 
     def usage(self) -> Usage:
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return Usage(
-            peak_rss_mb=int(fields["VmHWM"].split()[0]) / 1024,
-            rss_mb=int(fields["VmRSS"].split()[0]) / 1024,
-            cpu_seconds=cpu_seconds(self.pid),
-        )
+        return process_usage(self.pid)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
