@@ -13,6 +13,7 @@ write guard refuses every write from then on.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import socket
@@ -26,7 +27,7 @@ from taipod.core.election import Action, LeaseRecord, Observation, Timing, decid
 from taipod.operator.kubeapi import ApiError, KubeApi
 from taipod.operator.lease import LEASE_NAME, SERVES_ANNOTATION
 
-__all__ = ["LeaderElector", "default_identity"]
+__all__ = ["LeaderElector", "default_identity", "election_configuration"]
 
 log = logging.getLogger("taipod.operator.election")
 
@@ -34,6 +35,14 @@ log = logging.getLogger("taipod.operator.election")
 def default_identity() -> str:
     """The pod's name in a Deployment (its hostname), with the process id for several processes on one host."""
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def election_configuration(configuration: Any) -> Any:
+    """The operator's client configuration without urllib3's retries: a request of the elector gives up at its own
+    timeout (the renew deadline) instead of three times later, and the campaign's next round is the retry."""
+    own = copy.deepcopy(configuration)
+    own.retries = False
+    return own
 
 
 def _now_text() -> str:
@@ -153,7 +162,6 @@ class LeaderElector:
 
     async def try_once(self) -> None:
         """One round: read the Lease unless this replica holds it, decide, write if taking or renewing it."""
-        started = time.monotonic()
         observed = self._observed
         if self._must_read or not self._leading:
             record = await self._call(self._read)
@@ -168,6 +176,9 @@ class LeaderElector:
         if action is Action.WAIT:
             return
         self._must_read = True  # until this write is known to have succeeded
+        # The deadline counts from the write, not from the round: a read that waited on a slow API server must not
+        # shorten (or, past the deadline, cancel) the lead this write earns.
+        started = time.monotonic()
         try:
             written = await self._call(self._write, action, observed.record if observed else None)
         except ApiError as error:

@@ -14,7 +14,7 @@ import kopf
 from taipod import storage
 from taipod.api.models import GROUP, VERSION
 from taipod.operator.config import OperatorConfig
-from taipod.operator.election import LeaderElector
+from taipod.operator.election import LeaderElector, election_configuration
 from taipod.operator.events import EventPoster
 from taipod.operator.informer import Informer
 from taipod.operator.kopf_storage import NoDiffBaseStorage, NoProgressStorage
@@ -223,7 +223,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             state.lease = PresenceLease(state.api, namespaces[1:], serves, state.config.lease_seconds)
             state.reconciler.leading.clear()
             state.elector = LeaderElector(
-                KubeApi(configuration, observe=metrics.record_api),  # its own client, never guarded
+                KubeApi(election_configuration(configuration), observe=metrics.record_api),  # its own, never guarded
                 namespaces[0],
                 serves,
                 state.config.election,
