@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.bench import shapes
-from tests.bench.harness import Api, custom, log, wait_until
+from tests.bench.harness import Api, Pinning, custom, log, wait_until
 
 if TYPE_CHECKING:
     from tests.bench.sections import Bench
@@ -47,7 +47,8 @@ class Replica:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as sink:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", bench.args.operator_module],
+                # On the controllers' CPU, as the throughput runs' operator (taskset execs: the pid is the replica's).
+                [*Pinning.prefix(bench.pinning.controllers), sys.executable, "-m", bench.args.operator_module],
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
